@@ -1,0 +1,4 @@
+export { withHA } from './settings/with-ha';
+export { loadConfig, parseConfig } from './config';
+export type { HAConfig, HASettingsBlock } from './config';
+export { HAError, ConfigError } from './errors';

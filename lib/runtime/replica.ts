@@ -1,0 +1,55 @@
+import type { HAConfig } from '../config';
+import { decideReadiness, Readiness, ReadinessFacts } from './readiness';
+
+/** One row of the replica table in /ha/status. */
+export interface ReplicaRow {
+  id: string;
+  revision: number | null;
+  ready: boolean;
+  leader: boolean;
+  lastSeen: string;
+}
+
+export interface StatusReport {
+  instance: string | null;
+  replica: string;
+  ha: boolean;
+  leader: string | null;
+  revision: number | null;
+  replicas: ReplicaRow[];
+}
+
+/** This replica's own view of itself: readiness facts, role and revision. */
+export class ReplicaRuntime {
+  readonly facts: ReadinessFacts = { flowsStarted: false, rollingOut: false, stopping: false };
+  /** Flow revision this replica runs, once flows come from the shared store. */
+  revision: number | null = null;
+  leader = false;
+
+  constructor(readonly config: HAConfig) {}
+
+  readiness(): Readiness {
+    return decideReadiness(this.facts);
+  }
+
+  ownRow(now = new Date()): ReplicaRow {
+    return {
+      id: this.config.replica,
+      revision: this.revision,
+      ready: this.readiness().ready,
+      leader: this.leader,
+      lastSeen: now.toISOString(),
+    };
+  }
+
+  status(): StatusReport {
+    return {
+      instance: this.config.instance ?? null,
+      replica: this.config.replica,
+      ha: this.config.enabled,
+      leader: this.leader ? this.config.replica : null,
+      revision: this.revision,
+      replicas: [this.ownRow()],
+    };
+  }
+}

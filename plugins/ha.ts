@@ -1,0 +1,71 @@
+import { loadConfig, describeConfig, HAConfig } from '../lib/config';
+import { ConfigError } from '../lib/errors';
+import { requireAccess } from '../lib/admin/auth';
+import { healthRoutes } from '../lib/admin/health-routes';
+import { processState } from '../lib/runtime/state';
+import { ReplicaRuntime } from '../lib/runtime/replica';
+import type { FeatureContext, HAFeature, NodeRedApi } from '../lib/runtime/feature';
+
+/** Started in this order, stopped in reverse. */
+const FEATURES: HAFeature[] = [healthRoutes];
+
+export = function haPlugin(RED: NodeRedApi & { plugins: { registerPlugin(id: string, def: object): void } }) {
+  RED.plugins.registerPlugin('node-red-ha', {
+    type: 'node-red-ha',
+    onadd: () => start(RED),
+  });
+};
+
+function start(RED: NodeRedApi): void {
+  const config = resolveConfig(RED);
+  const replica = new ReplicaRuntime(config);
+  RED.events.on('flows:started', () => { replica.facts.flowsStarted = true; });
+  RED.events.on('flows:stopped', () => { replica.facts.flowsStarted = false; });
+  // Node-RED stops flows on SIGTERM; readiness must drop first so no new work is routed here.
+  process.once('SIGTERM', () => { replica.facts.stopping = true; });
+
+  const ctx: FeatureContext = {
+    RED,
+    config,
+    replica,
+    access: (level) => requireAccess({
+      syncToken: config.syncToken,
+      adminAuth: Boolean(RED.settings.adminAuth),
+      needsPermission: (permission) => RED.auth.needsPermission(permission),
+    }, level),
+  };
+
+  RED.log.info(describeConfig(config));
+  const missing = missingWithoutWrapper(config);
+  if (missing) RED.log.warn(missing);
+
+  for (const feature of FEATURES) {
+    Promise.resolve()
+      .then(() => feature.start(ctx))
+      .catch((err: Error) => RED.log.error(`HA ${feature.name} failed to start: ${err.message}`));
+  }
+}
+
+/**
+ * withHA has normally read and validated the config already. Installed from the palette with an
+ * unwrapped settings.js, the plugin reads it itself; invalid HA configuration must still stop the
+ * process rather than leave a half-working replica.
+ */
+function resolveConfig(RED: NodeRedApi): HAConfig {
+  const known = processState().config;
+  if (known) return known;
+  try {
+    return loadConfig(RED.settings.ha);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    RED.log.error(`HA configuration error: ${err.message}`);
+    process.exit(1);
+  }
+}
+
+/** One line naming what HA mode cannot do because settings.js is not wrapped with withHA. */
+function missingWithoutWrapper(config: HAConfig): string | undefined {
+  if (!config.enabled || processState().wrapped) return undefined;
+  return 'HA mode is on but settings.js is not wrapped with withHA: editor not disabled, admin API not ' +
+    'read-only, console lines not tagged with the replica. Use module.exports = require("node-red-ha").withHA({...})';
+}
