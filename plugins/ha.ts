@@ -3,6 +3,7 @@ import { ConfigError } from '../lib/errors';
 import { requireAccess } from '../lib/admin/auth';
 import { healthRoutes } from '../lib/admin/health-routes';
 import { processState } from '../lib/runtime/state';
+import { connectRedis } from '../lib/redis/connection';
 import { ReplicaRuntime } from '../lib/runtime/replica';
 import type { FeatureContext, HAFeature, NodeRedApi } from '../lib/runtime/feature';
 
@@ -24,10 +25,23 @@ function start(RED: NodeRedApi): void {
   // Node-RED stops flows on SIGTERM; readiness must drop first so no new work is routed here.
   process.once('SIGTERM', () => { replica.facts.stopping = true; });
 
+  const redis = config.enabled && config.redisUrl ? connectRedis(config.redisUrl, `nrha:${config.replica}`) : undefined;
+  // ioredis reports every failed reconnect; one line per outage is enough.
+  let redisDown = false;
+  redis?.on('error', (err: Error) => {
+    if (!redisDown) RED.log.warn(`HA Redis unavailable: ${err.message}`);
+    redisDown = true;
+  });
+  redis?.on('ready', () => {
+    if (redisDown) RED.log.info('HA Redis connection restored');
+    redisDown = false;
+  });
+
   const ctx: FeatureContext = {
     RED,
     config,
     replica,
+    redis,
     access: (level) => requireAccess({
       syncToken: config.syncToken,
       adminAuth: Boolean(RED.settings.adminAuth),
@@ -38,6 +52,9 @@ function start(RED: NodeRedApi): void {
   RED.log.info(describeConfig(config));
   const missing = missingWithoutWrapper(config);
   if (missing) RED.log.warn(missing);
+  if (config.enabled && !redis) {
+    RED.log.warn('NR_HA_REDIS_URL not set: shared context, leader election, flow storage and log shipping are off');
+  }
 
   for (const feature of FEATURES) {
     Promise.resolve()

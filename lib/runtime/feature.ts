@@ -1,3 +1,4 @@
+import type Redis from 'ioredis';
 import type { HAConfig } from '../config';
 import type { AccessLevel, Middleware } from '../admin/auth';
 import type { ReplicaRuntime } from './replica';
@@ -17,6 +18,8 @@ export interface FeatureContext {
   RED: NodeRedApi;
   config: HAConfig;
   replica: ReplicaRuntime;
+  /** This replica's shared Redis connection; undefined when NR_HA_REDIS_URL is not set. */
+  redis?: Redis;
   /** Authorization middleware for /ha/* routes (sync token or adminAuth). */
   access(level: AccessLevel): Middleware;
 }
