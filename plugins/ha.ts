@@ -22,8 +22,6 @@ function start(RED: NodeRedApi): void {
   const replica = new ReplicaRuntime(config);
   RED.events.on('flows:started', () => { replica.facts.flowsStarted = true; });
   RED.events.on('flows:stopped', () => { replica.facts.flowsStarted = false; });
-  // Node-RED stops flows on SIGTERM; readiness must drop first so no new work is routed here.
-  process.once('SIGTERM', () => { replica.facts.stopping = true; });
 
   const redis = config.enabled && config.redisUrl ? connectRedis(config.redisUrl, `nrha:${config.replica}`) : undefined;
   // ioredis reports every failed reconnect; one line per outage is enough.
@@ -56,11 +54,22 @@ function start(RED: NodeRedApi): void {
     RED.log.warn('NR_HA_REDIS_URL not set: shared context, leader election, flow storage and log shipping are off');
   }
 
-  for (const feature of FEATURES) {
-    Promise.resolve()
-      .then(() => feature.start(ctx))
-      .catch((err: Error) => RED.log.error(`HA ${feature.name} failed to start: ${err.message}`));
-  }
+  const started = FEATURES.map((feature) => Promise.resolve()
+    .then(() => feature.start(ctx))
+    .catch((err: Error) => RED.log.error(`HA ${feature.name} failed to start: ${err.message}`)));
+
+  // Node-RED stops its flows on these signals and then exits. Readiness drops first so no new
+  // work is routed here; features stop in reverse order while the flows drain.
+  const stop = async () => {
+    replica.facts.stopping = true;
+    await Promise.all(started);
+    for (const feature of [...FEATURES].reverse()) {
+      await Promise.resolve().then(() => feature.stop?.())
+        .catch((err: Error) => RED.log.warn(`HA ${feature.name} did not stop cleanly: ${err.message}`));
+    }
+    redis?.disconnect();
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => { void stop(); });
 }
 
 /**
