@@ -131,8 +131,8 @@ describe('installed from the palette without withHA', () => {
     try {
       const res = await nr.request('GET', '/plugins', undefined, { Accept: 'application/json' });
       assert.equal(res.status, 200, res.text);
-      const ids = res.json.map((p: { id: string; module: string }) => `${p.module}/${p.id}`);
-      assert.ok(ids.includes('node-red-ha/node-red-ha'), ids.join(', '));
+      const ids = res.json.map((p: { id: string }) => p.id);
+      assert.ok(ids.includes('node-red-ha/ha'), ids.join(', '));
     } finally {
       await nr.close();
     }
