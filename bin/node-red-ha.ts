@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { register as check } from '../lib/cli/check';
 
 /**
  * The `node-red-ha` command. Each verb lives in lib/cli/<verb>.ts and registers itself on the
@@ -12,7 +13,7 @@ const program = new Command('node-red-ha')
   .description('High Availability mode for Node-RED: replicas, flow pushes, logs, readiness checks')
   .version(version);
 
-const verbs: Array<(program: Command) => void> = [];
+const verbs: Array<(program: Command) => void> = [check];
 for (const register of verbs) register(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {

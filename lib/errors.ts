@@ -23,3 +23,10 @@ export class ConfigError extends HAError {
     this.variable = variable;
   }
 }
+
+/** A value (or file) that is not a Node-RED flows export; the message says why. */
+export class FlowsFileError extends HAError {
+  constructor(message: string) {
+    super('HA_FLOWS_INVALID', message);
+  }
+}

@@ -5,7 +5,12 @@ import type { ReplicaRuntime } from './replica';
 
 /** The slice of Node-RED's plugin API that features use. */
 export interface NodeRedApi {
-  log: { info(msg: unknown): void; warn(msg: unknown): void; error(msg: unknown): void; debug(msg: unknown): void };
+  log: {
+    info(msg: unknown): void; warn(msg: unknown): void; error(msg: unknown): void; debug(msg: unknown): void;
+    /** Node-RED emits "log" on the handler for every event, metric and audit events too. */
+    addHandler(handler: import('node:events').EventEmitter): void;
+    removeHandler(handler: import('node:events').EventEmitter): void;
+  };
   settings: Record<string, unknown>;
   events: { on(event: string, fn: (...args: unknown[]) => void): void };
   hooks: { add(name: string, fn: (...args: any[]) => unknown): void; remove(name: string): void };
