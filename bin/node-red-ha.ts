@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { register as check } from '../lib/cli/check';
+import { register as push } from '../lib/cli/push';
 
 /**
  * The `node-red-ha` command. Each verb lives in lib/cli/<verb>.ts and registers itself on the
@@ -13,7 +14,7 @@ const program = new Command('node-red-ha')
   .description('High Availability mode for Node-RED: replicas, flow pushes, logs, readiness checks')
   .version(version);
 
-const verbs: Array<(program: Command) => void> = [check];
+const verbs: Array<(program: Command) => void> = [check, push];
 for (const register of verbs) register(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
