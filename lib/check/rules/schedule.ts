@@ -19,7 +19,7 @@ export const schedule: RuleGroup = {
         ctx.report(node, {
           severity: 'info', rule: 'scheduled-leader-only',
           message: `Fires ${when}; node-red-ha drops "${node.type}" output on every replica but the leader (NR_HA_SINGLETON_TYPES), so it runs once per instance.`,
-          fix: 'Nothing to do. When the leader fails, the next one takes over within the lease (NR_HA_LEASE_MS); a tick due during the fail-over can be missed.',
+          fix: 'Nothing to do, as long as the replicas have NR_HA_REDIS_URL (without Redis there is no leader and every replica emits). When the leader fails, the next one takes over within the lease (NR_HA_LEASE_MS); a tick due during the fail-over can be missed.',
         });
       } else if (gated) {
         ctx.report(node, {
