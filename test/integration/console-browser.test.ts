@@ -1,0 +1,134 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, Browser, Page } from 'playwright-core';
+import type { NodeRed } from '../harness/node-red';
+import { REPO_ROOT } from '../harness/package';
+import { pollUntil } from '../harness/poll';
+import { RedisServer } from '../harness/redis';
+import { startReplicas } from './logging-replicas';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts');
+const HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> & done';
+
+describe('the HA console page in headless Chromium', () => {
+  let redis: RedisServer;
+  let replicas: NodeRed[];
+  let browser: Browser;
+  let page: Page;
+  const tag = `ui${Date.now()}`;
+
+  const log = (nr: NodeRed, params: Record<string, string>) => nr.request('GET', `/log?${new URLSearchParams(params)}`);
+  /** The log lines the page shows for this test, as [replica, level, message]. */
+  const shown = () => page.$$eval('#logs li', (items, wanted) => items
+    .filter((li) => li.querySelector('.msg')!.textContent!.includes(wanted))
+    .map((li) => [li.getAttribute('data-replica'), li.querySelector('.level')!.textContent, li.querySelector('.msg')!.textContent]), tag);
+  const until = <T>(what: string, probe: () => Promise<T | undefined>) => pollUntil(what, probe, 15_000, 200);
+
+  before(async () => {
+    assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
+    redis = await RedisServer.start();
+    [replicas, browser] = await Promise.all([
+      startReplicas('console', 3, redis.url),
+      chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      }),
+    ]);
+    for (const [i, nr] of replicas.entries()) {
+      await log(nr, { tag, n: '1' });
+      await log(nr, { tag, n: '2', level: 'error' });
+      if (i === 2) await log(nr, { raw: `${tag} ${HOSTILE}` });
+    }
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  });
+  after(async () => {
+    await browser?.close();
+    await Promise.all((replicas ?? []).map((nr) => nr.close()));
+    await redis?.close();
+  });
+
+  test('lists the replicas, their readiness and the leader as /ha/status reports them', async () => {
+    await page.goto(`${replicas[0].url}/ha`);
+    assert.ok(page.url().endsWith('/ha/'), `redirected to the trailing slash: ${page.url()}`);
+    const status = await until('all 3 replicas in /ha/status', async () => {
+      const body = (await replicas[0].request('GET', '/ha/status')).json;
+      return body.replicas.length === 3 ? body : undefined;
+    });
+    const rows = await until('3 rows in the replica table', async () => {
+      const got = await page.$$eval('#replicas tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+      return got.length === 3 ? got : undefined;
+    });
+    assert.deepEqual(rows.map((r) => r[0]), ['console-1', 'console-2', 'console-3']);
+    for (const row of rows) assert.equal(row[1], 'ready');
+    const leader = await until('the leader shown as /ha/status reports it', async () => {
+      const now = (await replicas[0].request('GET', '/ha/status')).json.leader ?? 'none';
+      return (await page.textContent('#leader')) === now ? now : undefined;
+    });
+    const marked = await until('leader column in step', async () => {
+      const got = await page.$$eval('#replicas tbody tr', (trs) => trs.filter((tr) => tr.cells[2].textContent === 'leader').map((tr) => tr.cells[0].textContent));
+      return JSON.stringify(got) === JSON.stringify(leader === 'none' ? [] : [leader]) ? got : undefined;
+    });
+    assert.deepEqual(marked, leader === 'none' ? [] : [leader]);
+    assert.equal(await page.textContent('#instance'), status.instance);
+  });
+
+  test('combined logs of every replica; selecting a replica filters the list', async () => {
+    const all = await until('7 lines of the 3 replicas', async () => {
+      const lines = await shown();
+      return lines.length === 7 ? lines : undefined;
+    });
+    assert.deepEqual(all.filter((l) => !l[2]!.includes('<script>')).map((l) => l[0]).sort(),
+      ['console-1', 'console-1', 'console-2', 'console-2', 'console-3', 'console-3']);
+
+    await page.click('#replicas tbody tr[data-replica="console-2"]');
+    const filtered = await until('only console-2 lines', async () => {
+      const lines = await page.$$eval('#logs li', (items) => items.map((li) => li.getAttribute('data-replica')));
+      return lines.length > 0 && lines.every((r) => r === 'console-2') ? lines : undefined;
+    });
+    assert.ok(filtered.length >= 2);
+    assert.equal(await page.inputValue('#filter-replica'), 'console-2');
+    assert.deepEqual((await shown()).map((l) => [l[0], l[1]]), [['console-2', 'warn'], ['console-2', 'error']]);
+
+    await page.selectOption('#filter-level', 'error');
+    await until('only the error line', async () => {
+      const lines = await shown();
+      return lines.length === 1 && lines[0][1] === 'error' ? true : undefined;
+    });
+  });
+
+  test('new lines appear live, within the filters', async () => {
+    await log(replicas[1], { tag, n: '3', level: 'error' });
+    await log(replicas[2], { tag, n: '3', level: 'error' });
+    await log(replicas[1], { tag, n: '4' });
+    const lines = await until('the new console-2 error line', async () => {
+      const got = await shown();
+      return got.length === 2 ? got : undefined;
+    });
+    assert.deepEqual(lines.map((l) => l[2]), [`${tag} n=2 from console-2`, `${tag} n=3 from console-2`]);
+
+    await page.selectOption('#filter-replica', '');
+    await page.selectOption('#filter-level', 'trace');
+    await page.fill('#filter-text', 'n=3 from');
+    const searched = await until('the text search result', async () => {
+      const got = await page.$$eval('#logs li .msg', (msgs) => msgs.map((m) => m.textContent));
+      return got.length === 2 ? got : undefined;
+    });
+    assert.deepEqual(searched, [`${tag} n=3 from console-2`, `${tag} n=3 from console-3`]);
+  });
+
+  test('a message containing <script> is shown as text and never runs', async () => {
+    await page.fill('#filter-text', '');
+    const text = await until('the hostile line', async () => {
+      const got = await page.$$eval('#logs li .msg', (msgs) => msgs.map((m) => m.textContent).filter((t) => t!.includes('<script>')));
+      return got.length === 1 ? got[0] : undefined;
+    });
+    assert.equal(text, `${tag} ${HOSTILE}`);
+    assert.equal(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned), undefined, 'no script ran');
+    assert.equal(await page.$$eval('#logs script, #logs img', (found) => found.length), 0, 'no element was made from log text');
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ha-console.png'), fullPage: true });
+  });
+});
