@@ -31,6 +31,7 @@ export function findContextCalls(code: string): ContextCall[] {
 /**
  * The code with the inside of comments, strings and regular expressions blanked out (same
  * length, quotes kept), so calls are only found in code and offsets still match the original.
+ * The `${...}` expressions of template literals stay code.
  */
 function mask(code: string): string {
   const pieces: string[] = [];
@@ -38,6 +39,20 @@ function mask(code: string): string {
   const blank = (from: number, to: number) => {
     pieces.push(code.slice(copied, from), code.slice(from, to).replace(/[^\n]/g, ' '));
     copied = to;
+  };
+  // For each `${` we are inside: how many `{` opened in it are still open.
+  const templates: number[] = [];
+  /** Blanks template text from `from` up to its closing backtick or next `${`; returns where code resumes. */
+  const templateText = (from: number): number => {
+    let k = from;
+    while (k < code.length && code[k] !== '`' && !(code[k] === '$' && code[k + 1] === '{')) k += code[k] === '\\' ? 2 : 1;
+    const stop = Math.min(k, code.length);
+    blank(from, stop);
+    if (code[stop] === '$') {
+      templates.push(0);
+      return stop + 2;
+    }
+    return stop + 1;
   };
   let lastSignificant = '';
   let i = 0;
@@ -53,19 +68,21 @@ function mask(code: string): string {
       const stop = end === -1 ? code.length : end + 2;
       blank(i, stop);
       i = stop;
-    } else if (c === '"' || c === '\'' || c === '`' || (c === '/' && REGEX_BEFORE.includes(lastSignificant))) {
+    } else if (c === '`' || (c === '}' && templates.length > 0 && templates[templates.length - 1] === 0)) {
+      if (c === '}') templates.pop();
+      i = templateText(i + 1);
+      lastSignificant = '`';
+    } else if (c === '"' || c === '\'' || (c === '/' && REGEX_BEFORE.includes(lastSignificant))) {
       // A slash after an operator or opening bracket starts a regular expression, not a division.
       let k = i + 1;
-      while (k < code.length && code[k] !== c) {
-        if (code[k] === '\\') k++;
-        else if (code[k] === '\n' && c !== '`') break;
-        k++;
-      }
+      while (k < code.length && code[k] !== c && code[k] !== '\n') k += code[k] === '\\' ? 2 : 1;
       const stop = Math.min(k, code.length);
       blank(i + 1, stop);
       i = stop + 1;
       lastSignificant = c;
     } else {
+      if (templates.length > 0 && c === '{') templates[templates.length - 1]++;
+      else if (templates.length > 0 && c === '}') templates[templates.length - 1]--;
       if (c !== ' ' && c !== '\n' && c !== '\t' && c !== '\r') lastSignificant = c;
       i++;
     }

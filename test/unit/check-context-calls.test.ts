@@ -35,6 +35,11 @@ describe('findContextCalls (function node code)', () => {
     ].join('\n')), []);
   });
 
+  test('finds calls inside template literal expressions, not in their text', () => {
+    assert.deepEqual(calls('msg.payload = `flow.get("no") ${flow.get("n", "memory")} and ${ { a: global.get(`k${1}`) }.a } flow.set("no")`;'),
+      ['flow.get:memory', 'global.get:-']);
+  });
+
   test('survives unfinished code', () => {
     assert.deepEqual(calls('flow.get("a", "memory"'), ['flow.get:memory']);
     assert.deepEqual(calls('const s = "unterminated\nflow.set("b", 1)'), ['flow.set:-']);
