@@ -4,13 +4,17 @@ import { requireAccess } from '../lib/admin/auth';
 import { healthRoutes } from '../lib/admin/health-routes';
 import { observabilityFeature } from '../lib/console/feature';
 import { flowSync } from '../lib/sync/feature';
+import { sharedContext } from '../lib/context/feature';
+import { leaderElection } from '../lib/leader/feature';
+import { membership } from '../lib/membership/heartbeat';
+import { singletonTypes } from '../lib/singleton/feature';
 import { processState } from '../lib/runtime/state';
 import { connectRedis } from '../lib/redis/connection';
 import { ReplicaRuntime } from '../lib/runtime/replica';
 import type { FeatureContext, HAFeature, NodeRedApi } from '../lib/runtime/feature';
 
 /** Started in this order, stopped in reverse. */
-const FEATURES: HAFeature[] = [observabilityFeature(), healthRoutes, flowSync];
+const FEATURES: HAFeature[] = [observabilityFeature(), healthRoutes, flowSync, sharedContext, leaderElection, membership, singletonTypes];
 
 export = function haPlugin(RED: NodeRedApi & { plugins: { registerPlugin(id: string, def: object): void } }) {
   RED.plugins.registerPlugin('node-red-ha', {

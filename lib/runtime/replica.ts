@@ -25,6 +25,10 @@ export class ReplicaRuntime {
   /** Flow revision this replica runs, once flows come from the shared store. */
   revision: number | null = null;
   leader = false;
+  /** Leader replica id as last read from Redis; undefined when there is no election (HA off or no Redis). */
+  leaderId?: string | null;
+  /** The other replicas of the instance as last read from the membership table in Redis. */
+  peers: ReplicaRow[] = [];
 
   constructor(readonly config: HAConfig) {}
 
@@ -47,9 +51,9 @@ export class ReplicaRuntime {
       instance: this.config.instance ?? null,
       replica: this.config.replica,
       ha: this.config.enabled,
-      leader: this.leader ? this.config.replica : null,
+      leader: this.leaderId !== undefined ? this.leaderId : this.leader ? this.config.replica : null,
       revision: this.revision,
-      replicas: [this.ownRow()],
+      replicas: [this.ownRow(), ...this.peers.filter((p) => p.id !== this.config.replica)].sort((a, b) => a.id.localeCompare(b.id)),
     };
   }
 }

@@ -2,6 +2,7 @@ import { loadConfig } from '../config';
 import { readOnlyAdminMiddleware } from '../admin/read-only';
 import { replicaConsoleHandler } from '../logs/console-handler';
 import { processState } from '../runtime/state';
+import { sharedContextSettings } from '../context/settings';
 import haStorage from '../storage';
 
 /** The parts of Node-RED's settings object withHA reads or changes. */
@@ -32,6 +33,7 @@ export function withHA<T extends NodeRedSettings>(settings: T = {} as T): T {
     disableEditor: true,
     // Flows come from the instance's revisions in Redis; a storageModule of the user's own wins.
     ...(config.redisUrl && !settings.storageModule ? { storageModule: haStorage } : {}),
+    ...sharedContextSettings(settings.contextStorage, config),
     httpAdminMiddleware: [readOnlyAdminMiddleware, ...userMiddleware(settings.httpAdminMiddleware)],
     logging: {
       ...settings.logging,

@@ -1,0 +1,29 @@
+import { leadership } from '../leader/leadership';
+import type { HAFeature, NodeRedApi } from '../runtime/feature';
+import { singletonGate } from './gate';
+
+const HOOK = 'onSend.ha-singleton';
+let hooks: NodeRedApi['hooks'] | undefined;
+
+/**
+ * Singleton node types (NR_HA_SINGLETON_TYPES, default inject): only the leader's copies emit, so
+ * a repeating inject fires once per instance rather than once per replica. No flow change needed.
+ */
+export const singletonTypes: HAFeature = {
+  name: 'singleton gate',
+  start({ RED, config, redis }) {
+    if (!config.enabled || config.singletonTypes.length === 0) return;
+    const types = config.singletonTypes.join(', ');
+    if (!redis) {
+      RED.log.warn(`HA singleton gating off: no leader election without NR_HA_REDIS_URL, so ${types} nodes emit on every replica`);
+      return;
+    }
+    RED.hooks.add(HOOK, singletonGate(config.singletonTypes, () => leadership.isLeader()));
+    hooks = RED.hooks;
+    RED.log.info(`HA singleton types (emit on the leader only): ${types}`);
+  },
+  stop() {
+    hooks?.remove(HOOK);
+    hooks = undefined;
+  },
+};

@@ -1,0 +1,208 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NodeRed } from '../harness/node-red';
+import { RedisServer } from '../harness/redis';
+
+/** An HTTP endpoint backed by one function node, so tests drive context the way flows do. */
+function endpoint(id: string, method: 'get' | 'post', url: string, func: string): object[] {
+  return [
+    { id: `in-${id}`, z: 'api', type: 'http in', url, method, wires: [[`fn-${id}`]] },
+    { id: `fn-${id}`, z: 'api', type: 'function', func, outputs: 1, wires: [['respond']] },
+  ];
+}
+
+const CONTEXT_OF = "const ctx = msg.req.query.scope === 'flow' ? flow : global;";
+const FAIL = 'msg.statusCode = 503; msg.payload = { error: err.message, code: err.code };';
+
+const FLOWS = [
+  { id: 'api', type: 'tab', label: 'context API' },
+  { id: 'respond', z: 'api', type: 'http response', wires: [] },
+  ...endpoint('ping', 'get', '/ping', 'msg.payload = { replica: env.get("NR_HA_REPLICA") }; return msg;'),
+  // n atomic increments in flight at once; answers when every one is acknowledged.
+  ...endpoint('incr', 'get', '/incr', `
+    const n = Number(msg.req.query.n); let pending = n; const errors = [];
+    for (let i = 0; i < n; i++) {
+      global.set('counter', { $incr: 1 }, (err) => {
+        if (err) errors.push(err.message);
+        if (--pending === 0) { msg.payload = { errors }; node.send(msg); }
+      });
+    }
+    return null;`),
+  ...endpoint('get', 'get', '/get', `${CONTEXT_OF}
+    const key = msg.req.query.key;
+    if (msg.req.query.mode === 'sync') {
+      try { msg.payload = { value: ctx.get(key) }; } catch (err) { ${FAIL} }
+      return msg;
+    }
+    ctx.get(key, (err, value) => { if (err) { ${FAIL} } else { msg.payload = { value }; } node.send(msg); });
+    return null;`),
+  ...endpoint('set', 'post', '/set', `${CONTEXT_OF}
+    const { key, value, mode } = msg.payload;
+    if (mode === 'sync') {
+      try { ctx.set(key, value); msg.payload = { ok: true }; } catch (err) { ${FAIL} }
+      return msg;
+    }
+    ctx.set(key, value, (err) => { if (err) { ${FAIL} } else { msg.payload = { ok: true }; } node.send(msg); });
+    return null;`),
+  // n nested keys under one top-level key, all in flight at once.
+  ...endpoint('nested', 'get', '/nested', `
+    const n = Number(msg.req.query.n); let pending = n; const errors = [];
+    for (let i = 0; i < n; i++) {
+      global.set('tally.' + msg.req.query.prefix + i, i, (err) => {
+        if (err) errors.push(err.message);
+        if (--pending === 0) { msg.payload = { errors }; node.send(msg); }
+      });
+    }
+    return null;`),
+  ...endpoint('circular', 'get', '/circular', `
+    const value = { name: 'loop' }; value.self = value;
+    let thrown;
+    try { global.set('loop', value); } catch (err) { thrown = { message: err.message, code: err.code }; }
+    global.set('loop', value, (err) => { msg.payload = { thrown, callback: err && { message: err.message, code: err.code } }; node.send(msg); });
+    return null;`),
+];
+
+/** Documented staleness bound of synchronous get (ContextStoreOptions.staleMs default). */
+const SYNC_BOUND_MS = 2000;
+
+describe('shared context across 3 replicas (store "ha")', () => {
+  let redis: RedisServer;
+  const replicas: NodeRed[] = [];
+
+  before(async () => {
+    redis = await RedisServer.start({ persist: true });
+    const env = (n: number) => ({
+      NR_HA_ENABLED: 'true', NR_HA_INSTANCE: 'shop', NR_HA_REPLICA: `shop-${n}`, NR_HA_REDIS_URL: redis.url, NR_HA_LEASE_MS: '2000',
+    });
+    replicas.push(...await Promise.all([1, 2, 3].map((n) => NodeRed.start({ name: `shop-${n}`, env: env(n), flows: FLOWS }))));
+    await Promise.all(replicas.map((r) => r.proc.waitForLine(/Started flows/)));
+  });
+  after(async () => {
+    await Promise.all(replicas.map((r) => r.close()));
+    await redis?.close();
+  });
+
+  test('Node-RED runs the ha store as the default context store', () => {
+    for (const r of replicas) {
+      assert.ok(r.proc.lines.some((l) => /Context store\s*:\s*'ha' \[module=node-red-ha\/context\]/.test(l)), r.proc.output());
+    }
+  });
+
+  test('3 replicas incrementing one counter under load through { $incr }: no increment lost', async () => {
+    const rounds = 4;
+    const perCall = 100;
+    const calls = replicas.flatMap((r) => Array.from({ length: rounds }, () => r.request('GET', `/incr?n=${perCall}`)));
+    const results = await Promise.all(calls);
+    for (const res of results) assert.deepEqual(res.json, { errors: [] }, res.text);
+    const expected = replicas.length * rounds * perCall;
+    for (const r of replicas) {
+      assert.equal((await r.request('GET', '/get?key=counter')).json.value, expected, `async get on ${r.options.name}`);
+    }
+    await eventually(async () => {
+      for (const r of replicas) assert.equal((await r.request('GET', '/get?key=counter&mode=sync')).json.value, expected);
+    }, SYNC_BOUND_MS);
+  });
+
+  test('a value written on one replica: async get on another sees it at once, sync get within the bound', async (t) => {
+    for (const scope of ['global', 'flow']) {
+      const value = { at: Date.now(), list: [1, 2, { deep: 'x' }], big: 12345678901234567, e: [] };
+      const written = await replicas[0].request('POST', `/set?scope=${scope}`, { key: 'shared', value });
+      assert.deepEqual(written.json, { ok: true });
+      const readAsync = await replicas[1].request('GET', `/get?scope=${scope}&key=shared`);
+      assert.deepEqual(readAsync.json.value, value, `${scope}: async get right after the acknowledged write`);
+      const start = Date.now();
+      await eventually(async () => {
+        assert.deepEqual((await replicas[2].request('GET', `/get?scope=${scope}&key=shared&mode=sync`)).json.value, value);
+      }, SYNC_BOUND_MS);
+      const elapsed = Date.now() - start;
+      assert.ok(elapsed <= SYNC_BOUND_MS, `${scope}: sync get saw the write after ${elapsed} ms`);
+      t.diagnostic(`${scope}: sync get on another replica saw the write ${elapsed} ms after it was acknowledged (HTTP round trips included)`);
+      const nested = await replicas[2].request('GET', `/get?scope=${scope}&key=${encodeURIComponent('shared.list[2].deep')}&mode=sync`);
+      assert.equal(nested.json.value, 'x');
+    }
+  });
+
+  test('nested keys set concurrently on 3 replicas: every update is kept', async () => {
+    const n = 40;
+    const results = await Promise.all(replicas.map((r, i) => r.request('GET', `/nested?prefix=r${i}_&n=${n}`)));
+    for (const res of results) assert.deepEqual(res.json, { errors: [] }, res.text);
+    const tally = (await replicas[0].request('GET', '/get?key=tally')).json.value;
+    assert.equal(Object.keys(tally).length, replicas.length * n, JSON.stringify(tally));
+    assert.equal(tally.r2_7, 7);
+  });
+
+  test('a circular value is refused with a clear error, sync (thrown) and async (callback)', async () => {
+    const res = await replicas[0].request('GET', '/circular');
+    for (const err of [res.json.thrown, res.json.callback]) {
+      assert.equal(err.code, 'HA_CONTEXT_VALUE_INVALID');
+      assert.match(err.message, /"loop".*circular reference/);
+    }
+    assert.equal((await replicas[1].request('GET', '/get?key=loop')).json.value, undefined, 'nothing stored');
+  });
+
+  test('Redis stopped and restarted: HTTP keeps serving, context calls fail clearly, then work with nothing acknowledged lost', async () => {
+    const before = (await replicas[0].request('GET', '/get?key=counter')).json.value;
+    assert.ok(before > 0);
+    const leaderId = (await replicas[0].request('GET', '/ha/status')).json.leader;
+    const leader = replicas.find((r) => r.options.name === leaderId);
+    assert.ok(leader, `a leader before the outage: ${leaderId}`);
+    const marks = replicas.map((r) => r.proc.lines.length);
+    await redis.stop();
+    // A leader that cannot renew steps down (lease 2000 ms) rather than keep acting alone.
+    await leader.proc.waitForLine(/no longer the leader/, 2000 + 1000, marks[replicas.indexOf(leader)]);
+
+    for (const r of replicas) {
+      const ping = await r.request('GET', '/ping');
+      assert.equal(ping.status, 200, 'HTTP flows keep serving while Redis is down');
+    }
+    await eventually(async () => {
+      for (const mode of ['sync', 'async']) {
+        const read = await replicas[1].request('GET', `/get?key=counter&mode=${mode}`);
+        assert.equal(read.status, 503, `${mode} get while Redis is down: ${read.text}`);
+        assert.equal(read.json.code, 'HA_CONTEXT_UNAVAILABLE');
+        assert.match(read.json.error, /unavailable/);
+      }
+    }, SYNC_BOUND_MS + 1000);
+    for (const mode of ['sync', 'async']) {
+      const write = await replicas[2].request('POST', '/set', { key: 'during', value: 1, mode });
+      assert.equal(write.status, 503, `${mode} set while Redis is down: ${write.text}`);
+      assert.equal(write.json.code, 'HA_CONTEXT_UNAVAILABLE');
+    }
+
+    for (const r of replicas) assert.equal((await r.request('GET', '/ha/status')).json.replicas.filter((row: { leader: boolean }) => row.leader).length, 0);
+
+    const restartMarks = replicas.map((r) => r.proc.lines.length);
+    await redis.restart();
+    await eventually(async () => {
+      for (const r of replicas) {
+        assert.equal((await r.request('GET', '/get?key=counter')).json.value, before, 'acknowledged increments survive');
+        assert.equal((await r.request('GET', '/get?key=counter&mode=sync')).json.value, before);
+      }
+    }, 15_000);
+    const incr = await replicas[0].request('GET', '/incr?n=10');
+    assert.deepEqual(incr.json, { errors: [] });
+    assert.equal((await replicas[2].request('GET', '/get?key=counter')).json.value, before + 10);
+    assert.equal((await replicas[2].request('GET', '/get?key=during')).json.value, undefined, 'refused writes were not stored');
+
+    await Promise.any(replicas.map((r, i) => r.proc.waitForLine(/this replica is now the leader/, 15_000, restartMarks[i])));
+    await eventually(async () => {
+      const statuses = await Promise.all(replicas.map((r) => r.request('GET', '/ha/status')));
+      const leaders = new Set(statuses.map((s) => s.json.leader));
+      assert.equal(leaders.size, 1, JSON.stringify(statuses.map((s) => s.json)));
+      assert.notEqual([...leaders][0], null, 'a leader is elected again');
+    }, 15_000);
+  });
+});
+
+/** Retries `check` until it passes or `withinMs` has gone by (then its last failure is thrown). */
+async function eventually(check: () => Promise<void>, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
