@@ -49,7 +49,9 @@ export class Reconciler {
   private readonly options: Required<RolloutOptions>;
   private readonly onStarted = () => {
     // Flows started by Node-RED itself (start-up): they run what storage last loaded.
-    if (this.phase === 'starting' && this.source.loaded) this.markRunning(this.source.loaded.revision);
+    if (this.phase !== 'starting' || !this.source.loaded) return;
+    this.markRunning(this.source.loaded.revision);
+    this.poke();
   };
 
   constructor(

@@ -4,7 +4,8 @@ import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import { NodeRed } from '../harness/node-red';
-import { REPO_ROOT } from '../harness/package';
+import fs from 'node:fs';
+import { makeUserDir, REPO_ROOT } from '../harness/package';
 import { freePort } from '../harness/ports';
 import { Proc } from '../harness/process';
 import { RedisServer } from '../harness/redis';
@@ -146,6 +147,17 @@ function runPush(args: string[]): Promise<{ code: number | null; output: string 
   return proc.exited.then((code) => ({ code, output: proc.output() }));
 }
 
+/** A user dir whose image has one more node type (`extra-node`) than the other replicas. */
+function userDirWithExtraNode(): string {
+  const userDir = makeUserDir();
+  fs.mkdirSync(path.join(userDir, 'nodes'));
+  fs.writeFileSync(path.join(userDir, 'nodes', 'extra-node.js'),
+    "module.exports = (RED) => RED.nodes.registerType('extra-node', function (config) { RED.nodes.createNode(this, config); });\n");
+  fs.writeFileSync(path.join(userDir, 'nodes', 'extra-node.html'),
+    '<script type="text/javascript">RED.nodes.registerType("extra-node", {category: "function", defaults: {}, inputs: 1, outputs: 0});</script>\n');
+  return userDir;
+}
+
 /** Encrypts credentials the way Node-RED does, with another key than the instance's. */
 function encryptWith(secret: string, credentials: unknown): { $: string } {
   const key = createHash('sha256').update(secret).digest();
@@ -176,7 +188,7 @@ describe('flow sync: dev instance -> 3 HA replicas', () => {
     // The first replica seeds Redis from its flows file; the others then load that revision.
     replicas.push(await NodeRed.start(haOptions('shop-1')));
     const [second, third, devInstance] = await Promise.all([
-      NodeRed.start(haOptions('shop-2')), NodeRed.start(haOptions('shop-3')), NodeRed.start({ name: 'dev', flows: versionFlow(1) }),
+      NodeRed.start(haOptions('shop-2')), NodeRed.start(haOptions('shop-3')), NodeRed.start({ name: 'dev', flows: versionFlow(1), userDir: userDirWithExtraNode() }),
     ]);
     replicas.push(second, third);
     dev = devInstance;
@@ -242,15 +254,20 @@ describe('flow sync: dev instance -> 3 HA replicas', () => {
   });
 
   test('a replica started after the push runs the pushed revision, not its own flows file', async () => {
-    const late = await NodeRed.start(haOptions('shop-4'));
+    const late = await NodeRed.start({ ...haOptions('shop-4'), userDir: userDirWithExtraNode() });
     replicas.push(late);
     await waitFor('shop-4 ready', async () => (await late.request('GET', '/ha/health/ready')).status === 200);
     assert.equal(await version(late), 2);
     assert.deepEqual((await late.request('GET', '/call')).json, { auth: 'alice:wonderland' });
     assert.equal((await late.request('GET', '/ha/status')).json.revision, 2);
-    const status = await late.request('GET', '/ha/sync/2', undefined, AUTH);
-    assert.equal(status.json.state, 'done');
-    assert.deepEqual(status.json.replicas.map((r: { id: string }) => r.id), ['shop-1', 'shop-2', 'shop-3', 'shop-4']);
+    // Replicas report to the rollout status every 500 ms: shop-4 joins it within a few reports.
+    const status = await waitFor('shop-4 in the rollout status', async () => {
+      const res = await late.request('GET', '/ha/sync/2', undefined, AUTH);
+      return res.json.replicas.length === 4 && res.json;
+    }, 10_000);
+    assert.equal(status.state, 'done');
+    assert.deepEqual(status.replicas.map((r: { id: string; revision: number }) => [r.id, r.revision]),
+      [['shop-1', 2], ['shop-2', 2], ['shop-3', 2], ['shop-4', 2]]);
   });
 
   test('a push naming node types the image lacks: 400 with the types, no replica changed', async () => {
@@ -298,5 +315,27 @@ describe('flow sync: dev instance -> 3 HA replicas', () => {
     assert.match(huge.json.message, /apiMaxLength/);
     assert.equal(await head(), 2);
     for (const replica of replicas) assert.equal(await version(replica), 2);
+  });
+
+  test('a replica that cannot apply a revision returns to the previous one, the rollout stops and push says why', async () => {
+    // Only shop-4 (and dev) have extra-node: shop-4 accepts the push, the other replicas cannot run it.
+    const flows = [...versionFlow(3), ...flowsV2(echo.url).slice(versionFlow(2).length), { id: 'x1', z: 'tab1', type: 'extra-node', wires: [] }];
+    const deploy = await dev.request('POST', '/flows', flows, { 'Node-RED-Deployment-Type': 'full' });
+    assert.ok([200, 204].includes(deploy.status), deploy.text);
+    const pushed = await runPush(['--from', dev.url, '--to', replicas[3].url, '--token', TOKEN]);
+    assert.equal(pushed.code, 1, pushed.output);
+    assert.match(pushed.output, /revision 3 stored/);
+    assert.match(pushed.output, /rollout of revision 3 stopped: replica shop-[123]: revision 3 failed to apply: node types not installed on this replica: extra-node; the instance went back to revision 2/);
+    await waitFor('every replica back on revision 2', async () => {
+      const statuses = await Promise.all(replicas.map((r) => r.request('GET', '/ha/status')));
+      return statuses.every((s) => s.json.revision === 2);
+    });
+    assert.equal(await head(), 2);
+    for (const replica of replicas) {
+      assert.equal(await version(replica), 2);
+      assert.equal((await replica.request('GET', '/ha/health/ready')).status, 200);
+    }
+    const status = await replicas[0].request('GET', '/ha/sync/3', undefined, AUTH);
+    assert.equal(status.json.state, 'failed');
   });
 });
