@@ -32,6 +32,16 @@ redis.call('HSET', KEYS[2], 'snapshot', ARGV[2], 'from', '', 'createdAt', ARGV[3
 redis.call('SET', KEYS[1], ARGV[1])
 return ARGV[1]`;
 
+// Puts back a revision a replica still runs, under its own number, after Redis lost its data; the
+// counter moves past it so the next push gets a higher number than anything a replica ran.
+const RESTORE = `
+local head = redis.call('GET', KEYS[1])
+if head then return head end
+redis.call('HSET', KEYS[3], 'snapshot', ARGV[2], 'from', ARGV[4], 'createdAt', ARGV[3])
+redis.call('SET', KEYS[1], ARGV[1])
+if (tonumber(redis.call('GET', KEYS[2])) or 0) < tonumber(ARGV[1]) then redis.call('SET', KEYS[2], ARGV[1]) end
+return ARGV[1]`;
+
 const COMPARE_AND_SET = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end
 return 0`;
@@ -77,6 +87,13 @@ export class RevisionStore {
     const revision = await this.redis.incr(this.key('seq'));
     const result = await this.redis.eval(SEED, 2, this.key('head'), this.revKey(revision),
       String(revision), serialise(snapshot), new Date().toISOString()) as string;
+    return Number(result);
+  }
+
+  /** Stores `revision` under its number as the head unless a head exists; returns the head either way. */
+  async restore(revision: Revision): Promise<number> {
+    const result = await this.redis.eval(RESTORE, 3, this.key('head'), this.key('seq'), this.revKey(revision.revision),
+      String(revision.revision), serialise(revision), revision.createdAt, revision.from === null ? '' : String(revision.from)) as string;
     return Number(result);
   }
 

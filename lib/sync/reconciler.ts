@@ -94,7 +94,8 @@ export class Reconciler {
   private async tick(): Promise<void> {
     await this.report();
     const head = await this.source.store.head();
-    if (head === null || head === this.running) return;
+    if (head === null) return this.restoreLostHead();
+    if (head === this.running) return;
     if (this.running === null) return this.recoverStart(head);
     const me = this.replica.config.replica;
     if (!await this.rollouts.acquire(me, this.options.lockMs)) return;
@@ -107,6 +108,17 @@ export class Reconciler {
       clearInterval(renew);
       await this.rollouts.release(me).catch(() => undefined);
     }
+  }
+
+  /**
+   * Redis lost the flows (restarted without persistence, flushed): put back what this replica runs,
+   * before a replica starting meanwhile seeds Redis from a possibly older local flow file.
+   */
+  private async restoreLostHead(): Promise<void> {
+    const loaded = this.source.loaded;
+    if (this.running === null || loaded?.revision !== this.running) return;
+    const head = await this.source.store.restore(loaded);
+    if (head === loaded.revision) this.log.warn(`HA rollout: Redis had no flows; restored revision ${head}, which this replica runs`);
   }
 
   /**

@@ -338,4 +338,20 @@ describe('flow sync: dev instance -> 3 HA replicas', () => {
     const status = await replicas[0].request('GET', '/ha/sync/3', undefined, AUTH);
     assert.equal(status.json.state, 'failed');
   });
+
+  test('Redis losing its data: the replicas put back the revision they run, under its number', async () => {
+    await redis.stop('SIGKILL');
+    await redis.restart();
+    const snapshot = await waitFor('the head restored', async () => {
+      const res = await replicas[0].request('GET', '/ha/snapshot', undefined, AUTH);
+      return res.status === 200 && res.json;
+    }, 20_000);
+    assert.equal(snapshot.revision, 2);
+    assert.ok(snapshot.flows.some((n: { id: string }) => n.id === 'req2'), 'revision 2 holds the pushed flows, not a local flow file');
+    assert.equal(typeof snapshot.credentials.$, 'string');
+    for (const replica of replicas) {
+      assert.equal(await version(replica), 2);
+      assert.equal((await replica.request('GET', '/ha/status')).json.revision, 2);
+    }
+  });
 });
