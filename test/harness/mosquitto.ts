@@ -34,6 +34,8 @@ export class MosquittoServer {
       'log_type error',
       'log_type warning',
       'log_type notice',
+      // Mosquitto 2.0.11 logs "mosquitto version … running" at the information level.
+      'log_type information',
       ...this.extraConfig,
     ].join('\n') + '\n');
     this.proc = new Proc(`mosquitto:${this.port}`, binary, ['-c', configFile]);
