@@ -41,7 +41,9 @@ export class FlowSource {
   }
 
   async flows(): Promise<FlowNode[]> {
-    await redisReady(this.redis, STARTUP_REDIS_WAIT_MS);
+    await redisReady(this.redis, STARTUP_REDIS_WAIT_MS).catch((err: Error) => {
+      throw new Error(`HA flows: ${err.message}; no flows run until Redis is back, then the newest revision loads`);
+    });
     const pinned = this.pinned;
     this.pinned = null;
     let target = pinned ?? await this.store.head();
