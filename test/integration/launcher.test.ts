@@ -19,7 +19,7 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-interface Answer { status: number; replica?: string; error?: string }
+interface Answer { status: number; replica?: string; hits?: number; error?: string }
 
 /** One GET on a new connection (no keep-alive), answered or failed, never thrown. */
 function getOnce(port: number, urlPath: string): Promise<Answer> {
@@ -29,13 +29,13 @@ function getOnce(port: number, urlPath: string): Promise<Answer> {
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => { body += chunk; });
       res.on('end', () => {
-        let replica: string | undefined;
+        let json: { replica?: string; hits?: number } = {};
         try {
-          replica = JSON.parse(body).replica;
+          json = JSON.parse(body);
         } catch {
-          replica = undefined;
+          // not JSON: kept as the error text below
         }
-        resolve({ status: res.statusCode ?? 0, replica, error: res.statusCode === 200 ? undefined : body });
+        resolve({ status: res.statusCode ?? 0, replica: json.replica, hits: json.hits, error: res.statusCode === 200 ? undefined : body });
       });
       res.on('error', (err) => resolve({ status: 0, error: err.message }));
     });
@@ -123,6 +123,9 @@ describe('node-red-ha start with 3 replicas (Redis and Mosquitto given)', () => 
     assert.deepEqual(Object.keys(counts).sort(), ['http-counter-1', 'http-counter-2', 'http-counter-3'], JSON.stringify(counts));
     // Round robin over three ready replicas: about a third each.
     for (const [replica, count] of Object.entries(counts)) assert.ok(count >= 60, `${replica} got only ${count} of 300`);
+    // The counter is shared (atomic $incr in Redis): every request got its own number, none lost.
+    const hits = answers.map((a) => a.hits).sort((x, y) => x! - y!);
+    assert.deepEqual(hits, Array.from({ length: 300 }, (_, i) => i + 1));
   });
 
   test('kill -9 of a replica: it is restarted and no request fails meanwhile', async () => {
@@ -177,6 +180,9 @@ describe('npm start from a clean state', () => {
       const answer = await getOnce(port, '/counter');
       assert.equal(answer.status, 200, answer.error);
       assert.match(answer.replica ?? '', /^http-counter-[12]$/);
+      const next = await getOnce(port, '/counter');
+      assert.equal(next.hits, answer.hits! + 1, 'one counter for both replicas');
+      assert.notEqual(next.replica, answer.replica);
       const tick = await pollUntil('the repeating inject to have run', async () => {
         const res = await fetch(`http://127.0.0.1:${port}/tick`, { headers: { Connection: 'close' } });
         const body = await res.json() as { lastTick: { replica: string } | null };
