@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkFlows, formatText } from '../check';
+import { checkFlows, formatText, summaryLine } from '../check';
 import { DEFAULT_SINGLETON_TYPES } from '../config';
 import { HAError } from '../errors';
 import type { RolloutStatus } from '../sync/rollout-status';
@@ -48,7 +48,7 @@ export async function push(options: PushOptions, print: Print): Promise<number> 
   const { flows, credentials } = snapshot.body as { flows: unknown; credentials: unknown };
 
   const report = checkFlows(flows as never, { singletonTypes: options.singletonTypes ?? DEFAULT_SINGLETON_TYPES });
-  if (report.findings.length) print(formatText(report).trimEnd());
+  print(report.findings.length ? formatText(report).trimEnd() : `readiness check: ${summaryLine(report)}`);
   if (report.summary.errors > 0) {
     if (!options.force) throw new PushError(`push refused: the readiness check found ${report.summary.errors} error(s); fix them or push with --force`);
     print(`pushing despite ${report.summary.errors} error(s) (--force)`);
@@ -89,17 +89,21 @@ async function follow(options: PushOptions, revision: number, print: Print): Pro
   throw new PushError(`revision ${revision} is not on every live replica after ${Math.round((options.timeoutMs ?? 300_000) / 1000)} s${behind?.length ? `: ${behind.join(', ')}` : ''}`);
 }
 
-/** One line per replica whose revision or phase changed since the last status. */
+/**
+ * One line per replica whose revision or phase changed since the last status; replicas that
+ * finished come before those that started, so the lines read one replica at a time.
+ */
 export function progressLines(seen: Map<string, string>, status: RolloutStatus): string[] {
   const lines: string[] = [];
+  const finished: string[] = [];
   for (const replica of status.replicas) {
     const line = replica.phase === 'running'
       ? `  ${replica.id}: running revision ${replica.revision ?? 'none'}${replica.revision === status.revision ? ' (done)' : ''}`
       : `  ${replica.id}: ${replica.phase}${replica.revision === null ? '' : ` (ran revision ${replica.revision})`}`;
-    if (seen.get(replica.id) !== line) lines.push(line);
+    if (seen.get(replica.id) !== line) (replica.phase === 'running' ? finished : lines).push(line);
     seen.set(replica.id, line);
   }
-  return lines;
+  return [...finished, ...lines];
 }
 
 interface Reply {

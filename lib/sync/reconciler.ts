@@ -45,6 +45,8 @@ export class Reconciler {
   private busy?: Promise<void>;
   private stopped = false;
   private lastWarning?: string;
+  /** Head whose load at start-up failed; not retried until the head changes. */
+  private failedStart?: number;
   private readonly startedAt = Date.now();
   private readonly options: Required<RolloutOptions>;
   private readonly onStarted = () => {
@@ -92,6 +94,8 @@ export class Reconciler {
   }
 
   private async tick(): Promise<void> {
+    // The plugin's own connection reports Redis outages; the rollout just waits for Redis.
+    if (this.source.redis.status !== 'ready') return;
     await this.report();
     const head = await this.source.store.head();
     if (head === null) return this.restoreLostHead();
@@ -127,9 +131,13 @@ export class Reconciler {
    */
   private async recoverStart(head: number): Promise<void> {
     if (Date.now() - this.startedAt < this.options.applyTimeoutMs) return;
-    if (this.source.loaded?.revision === head) return;
+    if (this.source.loaded?.revision === head || this.failedStart === head) return;
     this.log.info(`HA rollout: flows did not start from Redis at start-up, loading revision ${head}`);
-    await this.load(head).catch((err: Error) => this.log.error(`HA rollout: ${err.message}`));
+    await this.load(head).catch((err: Error) => {
+      // Not retried every poll: the next push (a new head) is the next chance.
+      this.failedStart = head;
+      this.log.error(`HA rollout: ${err.message}`);
+    });
   }
 
   private async apply(target: number): Promise<void> {

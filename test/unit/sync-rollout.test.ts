@@ -45,10 +45,12 @@ describe('push progress lines', () => {
   test('one line per replica whose phase or revision changed', () => {
     const seen = new Map<string, string>();
     const base = rolloutStatus(facts({ reports: [report('a', 4, 'draining'), report('b', 4)] }));
-    assert.deepEqual(progressLines(seen, base), ['  a: draining (ran revision 4)', '  b: running revision 4']);
+    assert.deepEqual(progressLines(seen, base), ['  b: running revision 4', '  a: draining (ran revision 4)']);
     assert.deepEqual(progressLines(seen, base), []);
     const next = rolloutStatus(facts({ reports: [report('a', 5), report('b', 4)] }));
     assert.deepEqual(progressLines(seen, next), ['  a: running revision 5 (done)']);
+    const overlap = rolloutStatus(facts({ reports: [report('a', 5), report('b', 4, 'draining'), report('c', 5)] }));
+    assert.deepEqual(progressLines(seen, overlap), ['  c: running revision 5 (done)', '  b: draining (ran revision 4)']);
   });
 });
 
