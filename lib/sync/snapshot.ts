@@ -2,8 +2,6 @@ import { CredentialKey, decryptCredentials } from './credentials';
 import { SnapshotInvalidError } from './errors';
 import type { Credentials, FlowNode, Snapshot } from '../storage/snapshot';
 
-export type { Credentials, FlowNode, Snapshot };
-
 /** What a snapshot is checked against on the receiving instance. */
 export interface ValidationContext {
   /** Asks this image's node registry whether a node type is installed. */

@@ -188,7 +188,7 @@ describe('flow sync: dev instance -> 3 HA replicas', () => {
     // The first replica seeds Redis from its flows file; the others then load that revision.
     replicas.push(await NodeRed.start(haOptions('shop-1')));
     const [second, third, devInstance] = await Promise.all([
-      NodeRed.start(haOptions('shop-2')), NodeRed.start(haOptions('shop-3')), NodeRed.start({ name: 'dev', flows: versionFlow(1), userDir: userDirWithExtraNode() }),
+      NodeRed.start(haOptions('shop-2')), NodeRed.start(haOptions('shop-3')), NodeRed.start({ name: 'dev', flows: versionFlow(1), userDir: userDirWithExtraNode(), env: { NR_HA_SYNC_TOKEN: TOKEN } }),
     ]);
     replicas.push(second, third);
     dev = devInstance;
@@ -215,7 +215,7 @@ describe('flow sync: dev instance -> 3 HA replicas', () => {
     }
   });
 
-  test('GET /ha/snapshot on the dev instance (HA off) serves its flows and encrypted credentials', async () => {
+  test('GET /ha/snapshot on the dev instance (HA off) serves its flows and encrypted credentials; it takes no pushes', async () => {
     const deploy = await dev.request('POST', '/flows', flowsV2(echo.url), { 'Node-RED-Deployment-Type': 'full' });
     assert.ok([200, 204].includes(deploy.status), deploy.text);
     const snapshot = await dev.request('GET', '/ha/snapshot');
@@ -224,6 +224,10 @@ describe('flow sync: dev instance -> 3 HA replicas', () => {
     assert.deepEqual(snapshot.json.flows.map((n: { id: string }) => n.id).sort(), ['fn1', 'in1', 'in2', 'out1', 'out2', 'req2', 'tab1']);
     assert.equal(typeof snapshot.json.credentials.$, 'string', 'credentials stay encrypted');
     assert.doesNotMatch(snapshot.text, /wonderland/);
+    const refused = await dev.request('POST', '/ha/sync', { flows: versionFlow(5) }, AUTH);
+    assert.equal(refused.status, 409, refused.text);
+    assert.equal(refused.json.code, 'ha_sync_unavailable');
+    assert.match(refused.json.message, /HA mode is off on this instance/);
   });
 
   test('push under steady load: every replica runs the new flows, credentials work, no request fails', async () => {
