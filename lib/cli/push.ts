@@ -55,9 +55,11 @@ export async function push(options: PushOptions, print: Print): Promise<number> 
   }
 
   const sync = await request('POST', options.to, 'ha/sync', options.token, { flows, credentials });
-  if (sync.status !== 202) throw new PushError(`${options.to} refused the push: ${describeFailure(sync)}`);
-  const { revision, from } = sync.body as { revision: number; from: number | null };
-  print(`revision ${revision} stored on ${options.to} (was ${from ?? 'none'}); rolling out one replica at a time`);
+  if (sync.status !== 202 && sync.status !== 200) throw new PushError(`${options.to} refused the push: ${describeFailure(sync)}`);
+  const { revision, from, unchanged } = sync.body as { revision: number; from?: number | null; unchanged?: boolean };
+  print(unchanged
+    ? `${options.to} already has these flows as revision ${revision}; checking that every replica runs it`
+    : `revision ${revision} stored on ${options.to} (was ${from ?? 'none'}); rolling out one replica at a time`);
   return follow(options, revision, print);
 }
 

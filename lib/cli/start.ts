@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Launcher, LauncherLog, resolveLaunchOptions } from '../launcher';
+import { LaunchArgs, Launcher, LauncherLog, resolveLaunchOptions } from '../launcher';
 import { formatJsonLine, formatTextLine } from '../logs/console-line';
 
 const LEVELS = { error: 20, warn: 30, info: 40 } as const;
@@ -19,8 +19,8 @@ export function register(program: Command): void {
     .option('--admin-root <path>', 'httpAdminRoot of the settings, where /ha/health/ready is probed', '/')
     .option('--no-private-servers', 'never start a private redis-server or mosquitto')
     .option('--stop-timeout <seconds>', 'how long a replica may take to stop before it is killed', '30')
-    .action(async (flows: string | undefined, args: Record<string, string | boolean | undefined>) => {
-      const options = resolveLaunchOptions({ ...args, flows } as never, process.env, process.cwd());
+    .action(async (flows: string | undefined, args: Omit<LaunchArgs, 'flows'>) => {
+      const options = resolveLaunchOptions({ ...args, flows }, process.env, process.cwd());
       const launcher = new Launcher(options, consoleLog());
       let exitCode = 0;
       const stop = () => {

@@ -232,7 +232,7 @@ export class Launcher {
     this.proxy.destroyAll();
     for (const replica of this.replicas) replica.agent.destroy();
     await Promise.all(this.servers.map((server) => server.stop()));
-    this.log('info', 'stopped');
+    if (this.replicas.length || this.servers.length) this.log('info', 'stopped');
   }
 }
 

@@ -37,17 +37,27 @@ export interface LaunchOptions {
   stopTimeoutMs: number;
 }
 
-/** The command line as commander hands it over: strings, all optional. */
+/** The command line as commander hands it over (see LaunchOptions for meanings and defaults). */
 export interface LaunchArgs {
+  /** `[flows]` argument, relative to cwd. @default undefined */
   flows?: string;
+  /** `--replicas`. @default "2" */
   replicas?: string;
+  /** `--port`. @default "1880" */
   port?: string;
+  /** `--host`. @default "127.0.0.1" */
   host?: string;
+  /** `--user-dir`, relative to cwd. @default undefined */
   userDir?: string;
+  /** `--settings`, relative to cwd. @default undefined */
   settings?: string;
+  /** `--instance`. @default undefined */
   instance?: string;
+  /** `--admin-root`. @default "/" */
   adminRoot?: string;
+  /** false with `--no-private-servers`. @default true */
   privateServers?: boolean;
+  /** `--stop-timeout`, seconds. @default "30" */
   stopTimeout?: string;
 }
 

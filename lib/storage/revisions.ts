@@ -68,6 +68,13 @@ export class RevisionStore {
     return { revision, flows: snapshot.flows, credentials: snapshot.credentials, from: toRevision(fields.from), createdAt: fields.createdAt };
   }
 
+  /** The head revision when it holds exactly `snapshot` (same flows, same encrypted credentials). */
+  async headHolding(snapshot: Snapshot): Promise<number | null> {
+    const head = await this.head();
+    if (head === null) return null;
+    return await this.redis.hget(this.revKey(head), 'snapshot') === serialise(snapshot) ? head : null;
+  }
+
   /** Stores a new revision and makes it the head. */
   async publish(snapshot: Snapshot): Promise<{ revision: number; from: number | null }> {
     const revision = await this.redis.incr(this.key('seq'));

@@ -62,6 +62,9 @@ export const flowSync: HAFeature = {
         return void res.status(400).json({ code: 'ha_snapshot_invalid', message: 'send the snapshot as JSON with Content-Type: application/json' });
       }
       const snapshot = validateSnapshot(req.body, validationContext(source));
+      // Pipelines may push on every commit: the same flows again must not restart every replica.
+      const unchanged = await source.store.headHolding(snapshot);
+      if (unchanged !== null) return void res.status(200).json({ revision: unchanged, unchanged: true });
       const { revision, from } = await source.store.publish(snapshot);
       RED.log.info(`HA flow sync: stored revision ${revision} (${snapshot.flows.length} nodes, was ${from ?? 'none'}); rolling it out`);
       reconciler.poke();

@@ -255,6 +255,12 @@ describe('flow sync: dev instance -> 3 HA replicas', () => {
       assert.deepEqual(call.json, { auth: 'alice:wonderland' });
     }
     assert.equal(await head(), 2);
+
+    const again = await runPush(['--from', dev.url, '--to', proxy.url, '--token', TOKEN]);
+    assert.equal(again.code, 0, again.output);
+    assert.match(again.output, /already has these flows as revision 2/);
+    assert.match(again.output, /revision 2 runs on every live replica \(3\)/);
+    assert.equal(await head(), 2, 'the same flows again make no new revision');
   });
 
   test('a replica started after the push runs the pushed revision, not its own flows file', async () => {
