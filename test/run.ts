@@ -6,7 +6,7 @@ import path from 'node:path';
 import { prepareTemplate, REPO_ROOT } from './harness/package';
 
 const args = process.argv.slice(2);
-const suites = ['unit', 'integration'];
+const suites = ['unit', 'integration', 'faults'];
 const listed = (suite: string) =>
   fs.readdirSync(path.join(REPO_ROOT, 'test', suite)).filter((f) => f.endsWith('.test.ts')).map((f) => path.join('test', suite, f));
 
