@@ -53,31 +53,30 @@ export function entryFromEvent(event: NodeRedLogEvent, replica: string, threshol
   return entry;
 }
 
-/** Redis stream field names: short, because every entry repeats them. */
-const FIELDS: Array<[keyof NewLogEntry, string]> = [
-  ['time', 't'], ['level', 'l'], ['replica', 'r'], ['type', 'y'], ['name', 'n'], ['id', 'i'], ['msg', 'm'],
-];
+/** The stream field holding an entry as JSON: one field costs less to encode and store than one per property. */
+const ENTRY_FIELD = 'e';
 
 /** The field/value list for XADD. */
 export function toStreamFields(entry: NewLogEntry): string[] {
-  const fields: string[] = [];
-  for (const [key, field] of FIELDS) {
-    const value = entry[key];
-    if (value !== undefined && value !== '') fields.push(field, String(value));
-  }
-  return fields;
+  return [ENTRY_FIELD, JSON.stringify(entry)];
 }
 
 /** An entry from an XRANGE row; undefined for a row this version cannot read. */
 export function fromStreamFields(seq: string, fields: string[]): LogEntry | undefined {
-  const values: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) values[fields[i]] = fields[i + 1];
-  const time = Number(values.t);
-  if (!Number.isFinite(time) || !values.l || !isLevelName(values.l) || values.r === undefined) return undefined;
-  const entry: LogEntry = { seq, time, level: values.l, replica: values.r, msg: values.m ?? '' };
-  if (values.y) entry.type = values.y;
-  if (values.n) entry.name = values.n;
-  if (values.i) entry.id = values.i;
+  const index = fields.indexOf(ENTRY_FIELD);
+  if (index < 0 || index % 2 !== 0) return undefined;
+  let value: Record<string, unknown>;
+  try {
+    value = JSON.parse(fields[index + 1]);
+  } catch {
+    return undefined;
+  }
+  const { time, level, replica, msg, type, name, id } = value ?? {};
+  if (typeof time !== 'number' || typeof level !== 'string' || !isLevelName(level) || typeof replica !== 'string') return undefined;
+  const entry: LogEntry = { seq, time, level, replica, msg: typeof msg === 'string' ? msg : '' };
+  if (typeof type === 'string') entry.type = type;
+  if (typeof name === 'string') entry.name = name;
+  if (typeof id === 'string') entry.id = id;
   return entry;
 }
 

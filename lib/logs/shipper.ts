@@ -6,7 +6,7 @@ export interface ShipperOptions {
   streamKey: string;
   /** Entries kept in memory while Redis is slow or down; beyond it the oldest is dropped and counted. @default 5000 */
   maxBuffer?: number;
-  /** Entries written in one pipeline. @default 200 */
+  /** Entries written in one pipeline. @default 500 */
   maxBatch?: number;
   /** Length the stream is capped at (XADD MAXLEN ~, so Redis may keep a little more). @default 20000 */
   maxStreamLength?: number;
@@ -47,7 +47,7 @@ export class LogShipper {
 
   constructor(private readonly redis: Redis, private readonly options: ShipperOptions) {
     this.maxBuffer = options.maxBuffer ?? 5000;
-    this.maxBatch = options.maxBatch ?? 200;
+    this.maxBatch = options.maxBatch ?? 500;
     this.maxStreamLength = String(options.maxStreamLength ?? 20_000);
     this.retryMs = options.retryMs ?? 1000;
   }

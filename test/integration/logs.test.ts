@@ -9,6 +9,8 @@ import { pollUntil } from '../harness/poll';
 import { Proc } from '../harness/process';
 import { RedisServer } from '../harness/redis';
 import { compareSeq, LogEntry } from '../../lib/logs/entry';
+import { LogShipper } from '../../lib/logs/shipper';
+import { connectRedis, redisReady } from '../../lib/redis/connection';
 import { startReplicas } from './logging-replicas';
 
 /** The command as installed from the packed package (not the work tree's dist/, which a build may be replacing). */
@@ -270,5 +272,40 @@ describe('combined logs of 3 replicas through Redis', () => {
       const answer = await logs(replicas[1], { q: `${tag}after` });
       return answer.entries.length === 3 ? true : undefined;
     }, 20_000);
+  });
+});
+
+describe('LogShipper against a real Redis that stalls', () => {
+  test('memory stays bounded, the oldest entries are dropped and counted, the newest arrive when Redis answers again', async () => {
+    const redis = await RedisServer.start();
+    const client = connectRedis(redis.url, 'shipper-test');
+    const admin = connectRedis(redis.url, 'shipper-test-admin');
+    let warnings = 0;
+    try {
+      await Promise.all([redisReady(client), redisReady(admin)]);
+      const shipper = new LogShipper(client, { streamKey: 'logs', maxBuffer: 100, onDropping: () => warnings++ });
+      const entry = (n: number) => ({ time: Date.now(), level: 'info' as const, replica: 'r1', msg: `entry ${n}` });
+      for (let n = 0; n < 10; n++) shipper.enqueue(entry(n));
+      await pollUntil('10 entries stored', async () => (await admin.xlen('logs') === 10 ? true : undefined), 5000);
+
+      // Writes now hang until the pause ends: the first entry goes out (and waits), the rest queue.
+      await admin.client('PAUSE', 3000, 'WRITE');
+      for (let n = 10; n < 510; n++) shipper.enqueue(entry(n));
+      assert.equal(shipper.buffered, 100, 'the buffer holds at most maxBuffer entries');
+      assert.equal(shipper.dropped, 399);
+      assert.equal(warnings, 1, 'one warning per outage');
+
+      await admin.client('UNPAUSE');
+      await pollUntil('the kept entries stored', async () => (await admin.xlen('logs') === 111 ? true : undefined), 5000);
+      const stored = (await admin.xrange('logs', '-', '+')).map(([, fields]) => JSON.parse(fields[1]).msg as string);
+      const expected = [...Array.from({ length: 11 }, (_, n) => n), ...Array.from({ length: 100 }, (_, n) => 410 + n)].map((n) => `entry ${n}`);
+      assert.deepEqual(stored, expected, 'the first 11 (sent before and at the stall) and the newest 100, in order');
+      assert.equal(shipper.shipped, 111);
+      await shipper.close();
+    } finally {
+      client.disconnect();
+      admin.disconnect();
+      await redis.close();
+    }
   });
 });
