@@ -145,6 +145,11 @@ export class Mirror {
     return this.data.get(scope)?.get(field);
   }
 
+  /** What Redis held after the last applied change, ignoring this replica's pending writes. */
+  readCommitted(scope: string, field: string): string | undefined {
+    return this.data.get(scope)?.get(field);
+  }
+
   fields(scope: string): string[] {
     const names = new Set(this.data.get(scope)?.keys() ?? []);
     for (const [key, overlay] of this.overlays) {

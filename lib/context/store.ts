@@ -68,6 +68,10 @@ export class RedisContextStore {
   private loaded?: () => void;
   private timers: NodeJS.Timeout[] = [];
   private retryTimer?: NodeJS.Timeout;
+  /** Per scope+field: the end of the queued writes that later writes to the field wait for. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Per scope+field with a queue: the JSON this replica's last write there stored (the next nested update's base). */
+  private readonly lastWritten = new Map<string, string | undefined>();
 
   constructor(private readonly options: ContextStoreOptions) {
     if (!options || typeof options.redisUrl !== 'string' || typeof options.instance !== 'string') {
@@ -145,14 +149,15 @@ export class RedisContextStore {
 
   set(scope: string, key: string | string[], value: unknown, callback?: Callback): void {
     let writes: FieldWrite[];
+    let done: Promise<number[]>;
     try {
       writes = this.plan(key, value);
       if (this.cmd?.status !== 'ready') throw new ContextUnavailableError('Redis is not connected; nothing was written');
+      done = this.write(scope, writes);
     } catch (err) {
       if (callback) return void callback(err as Error);
       throw err;
     }
-    const done = this.write(scope, writes);
     if (callback) {
       done.then((results) => callback(undefined, ...results), (err: Error) => callback(err));
     } else {
@@ -207,11 +212,45 @@ export class RedisContextStore {
     });
   }
 
-  private async write(scope: string, writes: FieldWrite[]): Promise<number[]> {
+  /**
+   * Starts a write and shows it in this replica's copy at once. Nested updates (compare-and-set)
+   * of one field are sent one at a time per replica, and later writes to that field wait behind
+   * them, so the replica's own updates never race each other and keep their order; other writes
+   * go out immediately (the connection keeps their order). Throws for an update its current copy
+   * already shows to be impossible.
+   */
+  private write(scope: string, writes: FieldWrite[]): Promise<number[]> {
     for (const w of writes) {
       if (w.mode === 'c') this.compute(w, this.mirror.read(scope, w.field));
     }
     const ids = writes.map((w) => this.mirror.beginWrite(scope, w.field, this.guess(scope, w)));
+    const keys = writes.map((w) => `${scope}\u0000${w.field}`);
+    const prior = keys.map((k) => this.queues.get(k)).filter((p): p is Promise<unknown> => p !== undefined);
+    let run: Promise<number[]>;
+    if (prior.length === 0) {
+      run = this.send(scope, writes, ids);
+    } else {
+      run = Promise.allSettled(prior).then(() => {
+        for (const w of writes) {
+          const key = `${scope}\u0000${w.field}`;
+          if (w.mode === 'c') this.compute(w, this.lastWritten.has(key) ? this.lastWritten.get(key) : this.mirror.readCommitted(scope, w.field));
+        }
+        return this.send(scope, writes, ids);
+      });
+    }
+    if (prior.length > 0 || writes.some((w) => w.mode === 'c')) {
+      const tail = run.then(() => undefined, () => undefined);
+      keys.forEach((k) => this.queues.set(k, tail));
+      void tail.then(() => keys.forEach((k) => {
+        if (this.queues.get(k) !== tail) return;
+        this.queues.delete(k);
+        this.lastWritten.delete(k);
+      }));
+    }
+    return run;
+  }
+
+  private async send(scope: string, writes: FieldWrite[], ids: number[]): Promise<number[]> {
     try {
       for (let attempt = 1; ; attempt++) {
         const args: Array<string | number> = [];
@@ -236,6 +275,8 @@ export class RedisContextStore {
               results.push(...w.results);
             }
             this.mirror.settle(scope, w.field, ids[i], seq, json);
+            const key = `${scope}\u0000${w.field}`;
+            if (this.queues.has(key)) this.lastWritten.set(key, json ?? undefined);
           });
           return results;
         }

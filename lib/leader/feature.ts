@@ -1,6 +1,7 @@
 import type { HAFeature } from '../runtime/feature';
 import { ElectionState, LeaderElection } from './election';
 import { leadership } from './leadership';
+import { leaderMetrics } from './metrics';
 
 let election: LeaderElection | undefined;
 
@@ -24,6 +25,9 @@ export const leaderElection: HAFeature = {
     leadership.publish({ mode: 'elected', leader: false, term: null, leaderId: null }, current);
     current.on('change', (state: ElectionState) => {
       const wasLeader = replica.leader;
+      if (wasLeader !== state.leader) leaderMetrics.changes.inc();
+      leaderMetrics.isLeader.set(state.leader ? 1 : 0);
+      if (state.term !== null) leaderMetrics.term.set(state.term);
       replica.leader = state.leader;
       replica.leaderId = state.leaderId;
       if (state.leader) RED.log.info(`HA leader: this replica is now the leader (term ${state.term})`);

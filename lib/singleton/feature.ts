@@ -1,6 +1,7 @@
 import { leadership } from '../leader/leadership';
 import type { HAFeature, NodeRedApi } from '../runtime/feature';
-import { singletonGate } from './gate';
+import { SendEvent, singletonGate } from './gate';
+import { singletonDropped } from './metrics';
 
 const HOOK = 'onSend.ha-singleton';
 let hooks: NodeRedApi['hooks'] | undefined;
@@ -18,7 +19,12 @@ export const singletonTypes: HAFeature = {
       RED.log.warn(`HA singleton gating off: no leader election without NR_HA_REDIS_URL, so ${types} nodes emit on every replica`);
       return;
     }
-    RED.hooks.add(HOOK, singletonGate(config.singletonTypes, () => leadership.isLeader()));
+    const gate = singletonGate(config.singletonTypes, () => leadership.isLeader());
+    RED.hooks.add(HOOK, (events: SendEvent[]) => {
+      const verdict = gate(events);
+      if (verdict === false) singletonDropped.inc({ type: events[0].source?.node?.type });
+      return verdict;
+    });
     hooks = RED.hooks;
     RED.log.info(`HA singleton types (emit on the leader only): ${types}`);
   },

@@ -118,6 +118,18 @@ describe('leader election and singleton inject across 3 replicas', () => {
     assert.ok(window.length >= 20 && window.length <= 60, `${window.length} emissions in 5 s`);
   });
 
+  test('/ha/metrics: the leader gauge, and the inject sends dropped on followers', async () => {
+    for (const r of replicas) {
+      const metrics = await r.request('GET', '/ha/metrics');
+      assert.equal(metrics.status, 200, metrics.text);
+      const isLeader = r.options.name === leaderId;
+      assert.match(metrics.text, new RegExp(`^nrha_leader_is_leader ${isLeader ? 1 : 0}$`, 'm'));
+      const dropped = /^nrha_singleton_dropped_total\{type="inject"\} (\d+)$/m.exec(metrics.text);
+      if (isLeader) assert.equal(dropped, null, 'the leader drops nothing');
+      else assert.ok(dropped && Number(dropped[1]) > 10, metrics.text);
+    }
+  });
+
   test('ha gate passes on the leader only (mode leader) and on the followers only (mode followers)', async () => {
     for (const r of replicas) {
       const role = await r.request('GET', '/role');

@@ -2,6 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NodeRed } from '../harness/node-red';
 import { RedisServer } from '../harness/redis';
+import haContextStore from '../../lib/context';
+import type { RedisContextStore } from '../../lib/context/store';
 
 /** An HTTP endpoint backed by one function node, so tests drive context the way flows do. */
 function endpoint(id: string, method: 'get' | 'post', url: string, func: string): object[] {
@@ -28,6 +30,9 @@ const FLOWS = [
       });
     }
     return null;`),
+  // The atomic path without code: a change node setting {"$incr":1}.
+  { id: 'in-change', z: 'api', type: 'http in', url: '/change-incr', method: 'get', wires: [['count-change']] },
+  { id: 'count-change', z: 'api', type: 'change', rules: [{ t: 'set', p: 'viaChange', pt: 'global', to: '{"$incr":1}', tot: 'json' }], wires: [['respond']] },
   ...endpoint('get', 'get', '/get', `${CONTEXT_OF}
     const key = msg.req.query.key;
     if (msg.req.query.mode === 'sync') {
@@ -101,6 +106,10 @@ describe('shared context across 3 replicas (store "ha")', () => {
     await eventually(async () => {
       for (const r of replicas) assert.equal((await r.request('GET', '/get?key=counter&mode=sync')).json.value, expected);
     }, SYNC_BOUND_MS);
+
+    const viaChange = await Promise.all(replicas.flatMap((r) => Array.from({ length: 10 }, () => r.request('GET', '/change-incr'))));
+    assert.ok(viaChange.every((res) => res.status === 200));
+    assert.equal((await replicas[0].request('GET', '/get?key=viaChange')).json.value, replicas.length * 10, 'change node with {"$incr":1}');
   });
 
   test('a value written on one replica: async get on another sees it at once, sync get within the bound', async (t) => {
@@ -191,6 +200,71 @@ describe('shared context across 3 replicas (store "ha")', () => {
       assert.equal(leaders.size, 1, JSON.stringify(statuses.map((s) => s.json)));
       assert.notEqual([...leaders][0], null, 'a leader is elected again');
     }, 15_000);
+  });
+});
+
+describe("clean after a deploy keeps what any replica still runs (store module against real Redis)", () => {
+  let redis: RedisServer;
+  const stores: RedisContextStore[] = [];
+  const open = async (replica: string) => {
+    const store = haContextStore({ redisUrl: redis.url, instance: 'rollout', replica });
+    await store.open();
+    stores.push(store);
+    return store;
+  };
+  const read = (store: RedisContextStore, scope: string, key: string) =>
+    new Promise((resolve, reject) => store.get(scope, key, (err, value) => (err ? reject(err) : resolve(value))));
+  const write = (store: RedisContextStore, scope: string, key: string, value: unknown) =>
+    new Promise<void>((resolve, reject) => store.set(scope, key, value, (err) => (err ? reject(err) : resolve())));
+
+  before(async () => { redis = await RedisServer.start(); });
+  after(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    await redis?.close();
+  });
+
+  test('context of a node only the old flows have survives until no live replica runs it', async () => {
+    const a = await open('a');
+    const b = await open('b');
+    await write(a, 'old:tab', 'n', 1);
+    await write(a, 'tab', 'f', 2);
+    await write(a, 'global', 'g', 3);
+
+    // a deploys the new flows (node "old" removed) while b has not reported its flows yet.
+    await a.clean(['new', 'tab']);
+    assert.equal(await read(b, 'old:tab', 'n'), 1, 'kept while b is unknown');
+    // b still runs the old flows.
+    await b.clean(['old', 'tab']);
+    assert.equal(await read(a, 'old:tab', 'n'), 1, 'kept while b runs the node');
+    // b gets the new flows: nobody runs "old" any more.
+    await b.clean(['new', 'tab']);
+    assert.equal(await read(a, 'old:tab', 'n'), undefined);
+    assert.equal(await read(a, 'tab', 'f'), 2, 'flow context of a flow still deployed');
+    assert.equal(await read(a, 'global', 'g'), 3, 'global context is never cleaned');
+    await eventually(async () => assert.deepEqual(a.keys('old:tab'), []), SYNC_BOUND_MS);
+  });
+
+  test("one replica's writes to a key keep their order, nested or not, and its own sync get sees them at once", async () => {
+    const [a, b] = stores;
+    a.set('global', 'o.x', 1);
+    a.set('global', 'o', { fresh: true });
+    a.set('global', 'o.list[1]', 'b');
+    a.set('global', 'o.n', { $incr: 2 });
+    assert.deepEqual(a.get('global', 'o'), { fresh: true, list: [null, 'b'], n: 2 }, 'sync get right after sync sets');
+    await eventually(async () => {
+      assert.deepEqual(await read(b, 'global', 'o'), { fresh: true, list: [null, 'b'], n: 2 });
+      assert.deepEqual(b.get('global', 'o'), { fresh: true, list: [null, 'b'], n: 2 });
+    }, SYNC_BOUND_MS);
+  });
+
+  test('a replica that stopped no longer holds context back', async () => {
+    const c = await open('c');
+    await write(c, 'gone:tab', 'n', 1);
+    await c.clean(['gone', 'new', 'tab']);
+    await stores.find((s) => s === c)!.close();
+    await stores[0].clean(['new', 'tab']);
+    await stores[1].clean(['new', 'tab']);
+    assert.equal(await read(stores[0], 'gone:tab', 'n'), undefined);
   });
 });
 
