@@ -1,0 +1,355 @@
+// Sections 1 and 2, project link: a burst of QoS 2 messages from `project link out` to
+// `project link in` through Mosquitto, and sequential `project link call` round trips, with our
+// nodes (receiver HA off, and HA on with 1, 2, 3 replicas), with FlowFuse's @flowfuse/nr-project-nodes
+// on the same broker and flow shape, and with bare mqtt.js clients (the ceiling). Everything runs
+// at once and the configurations take turns, so background load hits them alike.
+import { MosquittoServer } from '../test/harness/mosquitto';
+import { NodeRed } from '../test/harness/node-red';
+import { REPO_ROOT } from '../test/harness/package';
+import { Proc } from '../test/harness/process';
+import { BenchSection, machine, percentile, ratio } from './lib/report';
+import { closeAll, count, ensureTemplate, loadAverage, median, runAlone, startPlainNodeRed } from './lib/setup';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+/** Messages per burst. */
+const BURST = QUICK ? 2000 : 5000;
+const BURST_RUNS = QUICK ? 1 : 3;
+/** Sequential calls per round-trip measurement. */
+const CALLS = QUICK ? 200 : 1000;
+const CALL_RUNS = QUICK ? 1 : 2;
+/** A burst is over when every message arrived or nothing arrived for this long. */
+const QUIET_MS = 1500;
+const TEAM = 'bench';
+/** Our receiving instances, HA off and HA on with 1, 2 and 3 replicas. */
+const OURS = [
+  { instance: 'recv-off', replicas: 1, ha: false, label: 'ours, receiver HA off' },
+  { instance: 'recv-ha1', replicas: 1, ha: true, label: 'ours, receiver HA on, 1 replica' },
+  { instance: 'recv-ha2', replicas: 2, ha: true, label: 'ours, receiver HA on, 2 replicas' },
+  { instance: 'recv-ha3', replicas: 3, ha: true, label: 'ours, receiver HA on, 3 replicas' },
+];
+const FF_SEND = 'ff-send';
+const FF_RECV = 'ff-recv';
+/** Mosquitto with no per-client queue limit: FlowFuse's nodes drop what the stock limit refuses. */
+const UNLIMITED = ['max_queued_messages 0'];
+/** Every process keeps its counters in memory. */
+const SETTINGS = { contextStorage: { default: { module: 'memory' } } };
+/** High-resolution clock inside a function node (the `process` module through the node's libs). */
+const NOW = 'const now = () => { const [s, ns] = process.hrtime(); return s * 1e3 + ns / 1e6; };';
+const LIBS = [{ var: 'process', module: 'process' }];
+
+/** Counts `work` messages (GET /count) and answers `rt` calls. The same flow for our nodes and FlowFuse's. */
+const RECEIVER_FLOW = [
+  { id: 'r', type: 'tab', label: 'receiver' },
+  { id: 'r-in', z: 'r', type: 'project link in', name: '', project: '', broadcast: false, topic: 'work', wires: [['r-count']] },
+  { id: 'r-count', z: 'r', type: 'function', outputs: 1, wires: [],
+    func: 'global.set("count", (global.get("count") || 0) + 1); global.set("lastAt", Date.now()); return null;' },
+  { id: 'r-get', z: 'r', type: 'http in', url: '/count', method: 'get', wires: [['r-read']] },
+  { id: 'r-read', z: 'r', type: 'function', outputs: 1, wires: [['r-res']],
+    func: 'msg.payload = { count: global.get("count") || 0, lastAt: global.get("lastAt") || 0 }; return msg;' },
+  { id: 'r-res', z: 'r', type: 'http response', wires: [] },
+  { id: 'r-rt', z: 'r', type: 'project link in', name: '', project: '', broadcast: false, topic: 'rt', wires: [['r-ret']] },
+  { id: 'r-ret', z: 'r', type: 'project link out', name: '', mode: 'return', broadcast: false, project: '', topic: '', wires: [] },
+];
+
+/**
+ * POST /burst?to=<i>&n=N emits N messages in one go into the link out for targets[i];
+ * POST /calls?to=<i>&n=N makes N link calls to targets[i] one after the other, GET /calls reads
+ * the latencies (ms) once they are done.
+ */
+function senderFlow(targets: string[]) {
+  const outs = targets.map((_, i) => `s-out-${i}`);
+  const calls = targets.map((_, i) => `s-call-${i}`);
+  return [
+    { id: 's', type: 'tab', label: 'sender' },
+    { id: 's-burst', z: 's', type: 'http in', url: '/burst', method: 'post', wires: [['s-gen', 's-ok']] },
+    { id: 's-ok', z: 's', type: 'http response', wires: [] },
+    { id: 's-gen', z: 's', type: 'function', outputs: targets.length, wires: outs.map((o) => [o]),
+      func: [
+        'const n = Number(msg.req.query.n), to = Number(msg.req.query.to);',
+        `for (let i = 0; i < n; i++) { const out = new Array(${targets.length}).fill(null); out[to] = { id: i, payload: { i, at: Date.now() } }; node.send(out); }`,
+        'return null;',
+      ].join('\n') },
+    ...targets.map((project, i) => ({ id: outs[i], z: 's', type: 'project link out', name: '', mode: 'link', broadcast: false, project, topic: 'work', wires: [] })),
+    { id: 's-calls', z: 's', type: 'http in', url: '/calls', method: 'post', wires: [['s-kick', 's-ok']] },
+    { id: 's-kick', z: 's', type: 'function', outputs: targets.length, libs: LIBS, wires: calls.map((c) => [c]),
+      func: [
+        NOW,
+        'const to = Number(msg.req.query.to);',
+        'flow.set("lat", []); flow.set("left", Number(msg.req.query.n)); flow.set("to", to); flow.set("t0", now());',
+        `const out = new Array(${targets.length}).fill(null); out[to] = { payload: 1 }; return out;`,
+      ].join('\n') },
+    ...targets.map((project, i) => ({ id: calls[i], z: 's', type: 'project link call', name: '', project, topic: 'rt', timeout: '10', wires: [['s-record']] })),
+    { id: 's-record', z: 's', type: 'function', outputs: targets.length, libs: LIBS, wires: calls.map((c) => [c]),
+      func: [
+        NOW,
+        'flow.get("lat").push(now() - flow.get("t0"));',
+        'const left = flow.get("left") - 1; flow.set("left", left);',
+        'if (left <= 0) return null;',
+        'flow.set("t0", now());',
+        `const out = new Array(${targets.length}).fill(null); out[flow.get("to")] = { payload: 1 }; return out;`,
+      ].join('\n') },
+    { id: 's-lat', z: 's', type: 'http in', url: '/calls', method: 'get', wires: [['s-lat-read']] },
+    { id: 's-lat-read', z: 's', type: 'function', outputs: 1, wires: [['s-lat-res']],
+      func: 'msg.payload = { left: flow.get("left"), lat: flow.get("left") > 0 ? [] : flow.get("lat") }; return msg;' },
+    { id: 's-lat-res', z: 's', type: 'http response', wires: [] },
+  ];
+}
+
+/** FlowFuse's nodes load only with these settings (their platform writes them). */
+const flowforge = (projectID: string, brokerUrl: string) => ({
+  ...SETTINGS,
+  flowforge: { projectID, teamID: TEAM, projectLink: { broker: { url: brokerUrl, clientId: `${projectID}-client` } } },
+});
+
+const MQTT_MODULE = require.resolve('mqtt', { paths: [REPO_ROOT] });
+
+/** A bare mqtt.js program in a child process (as Node-RED runs in its own): `-e` JS text. */
+function bareProc(name: string, code: string): Proc {
+  return new Proc(name, process.execPath, ['-e', `const mqtt = require(${JSON.stringify(MQTT_MODULE)});\n${code}`]);
+}
+
+/** Subscribes `$share/bare/<topic>` at QoS 2 and prints `C <count> <lastAt>` when the count changed. */
+const bareSubscriber = (url: string, topic: string) => bareProc('bare-sub', `
+const client = mqtt.connect(${JSON.stringify(url)}, { protocolVersion: 5 });
+let count = 0, lastAt = 0, shown = -1;
+client.on('message', () => { count++; lastAt = Date.now(); });
+client.on('connect', () => client.subscribe(${JSON.stringify(`$share/bare/${topic}`)}, { qos: 2 }, (err) => {
+  if (err) { console.error(err.message); process.exit(1); }
+  console.log('READY');
+}));
+setInterval(() => { if (count !== shown) { shown = count; console.log('C ' + count + ' ' + lastAt); } }, 20);
+`);
+
+/** Publishes `n` QoS 2 messages in one go; prints `START <ms>` and `END <ok> <failed>`. */
+const barePublisher = (url: string, topic: string, n: number) => bareProc('bare-pub', `
+const client = mqtt.connect(${JSON.stringify(url)}, { protocolVersion: 5 });
+client.on('connect', () => {
+  let ok = 0, failed = 0;
+  console.log('START ' + Date.now());
+  for (let i = 0; i < ${n}; i++) {
+    client.publish(${JSON.stringify(topic)}, JSON.stringify({ id: i, payload: { i, at: Date.now() } }), { qos: 2 }, (err) => {
+      if (err) failed++; else ok++;
+      if (ok + failed === ${n}) { console.log('END ' + ok + ' ' + failed); client.end(false, () => process.exit(0)); }
+    });
+  }
+});
+`);
+
+/** Answers requests on `bare/rt` to the request's response topic with its correlation data. */
+const bareResponder = (url: string) => bareProc('bare-resp', `
+const client = mqtt.connect(${JSON.stringify(url)}, { protocolVersion: 5 });
+client.on('message', (topic, payload, packet) => {
+  const p = packet.properties || {};
+  client.publish(p.responseTopic, payload, { qos: 2, properties: { correlationData: p.correlationData } });
+});
+client.on('connect', () => client.subscribe('$share/bare/bare/rt', { qos: 2 }, () => console.log('READY')));
+`);
+
+/** `n` sequential requests to bare/rt; prints the latencies (ms) as `LAT <json>`. */
+const bareRequester = (url: string, n: number) => bareProc('bare-req', `
+const client = mqtt.connect(${JSON.stringify(url)}, { protocolVersion: 5 });
+const lat = []; let t0 = 0, id = 0;
+const send = () => { t0 = performance.now(); client.publish('bare/rt', JSON.stringify({ payload: 1 }), { qos: 2, properties: { responseTopic: 'bare/res/1', correlationData: Buffer.from(String(++id)) } }); };
+client.on('message', (topic, payload, packet) => {
+  if (String(packet.properties.correlationData) !== String(id)) return;
+  lat.push(performance.now() - t0);
+  if (lat.length < ${n}) return send();
+  console.log('LAT ' + JSON.stringify(lat)); client.end(false, () => process.exit(0));
+});
+client.on('connect', () => client.subscribe('bare/res/1', { qos: 2 }, send));
+`);
+
+/** Where a burst is received and how its count is read. */
+interface Receiver {
+  /** Total received so far and the latest arrival time (Date.now()), over all replicas. */
+  read(): Promise<{ count: number; lastAt: number }>;
+}
+
+function nodeRedReceiver(replicas: NodeRed[]): Receiver {
+  return {
+    async read() {
+      const answers = await Promise.all(replicas.map((r) => r.request('GET', '/count')));
+      return {
+        count: answers.reduce((s, a) => s + a.json.count, 0),
+        lastAt: Math.max(...answers.map((a) => a.json.lastAt)),
+      };
+    },
+  };
+}
+
+interface BurstResult { delivered: number; sent: number; msgsPerSec: number }
+
+/** Starts a burst with `send` (resolving to its start time) and waits until it is all in or stalled. */
+async function burst(receiver: Receiver, send: () => Promise<number>): Promise<BurstResult> {
+  const before = await receiver.read();
+  const startedAt = await send();
+  let last = before;
+  let changedAt = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 25));
+    const now = await receiver.read();
+    if (now.count !== last.count) changedAt = Date.now();
+    last = now;
+    if (now.count - before.count >= BURST || Date.now() - changedAt > QUIET_MS) break;
+  }
+  const delivered = last.count - before.count;
+  const seconds = delivered ? (last.lastAt - startedAt) / 1000 : NaN;
+  return { delivered, sent: BURST, msgsPerSec: delivered / Math.max(seconds, 0.001) };
+}
+
+/** A burst from a Node-RED sender: POST /burst; its start is when the request left. */
+const nodeRedSend = (sender: NodeRed, to: number) => async () => {
+  const startedAt = Date.now();
+  const res = await sender.request('POST', `/burst?to=${to}&n=${BURST}`);
+  if (res.status !== 200) throw new Error(`burst request failed: ${res.status} ${res.text}`);
+  return startedAt;
+};
+
+async function nodeRedCalls(sender: NodeRed, to: number): Promise<number[]> {
+  const res = await sender.request('POST', `/calls?to=${to}&n=${CALLS}`);
+  if (res.status !== 200) throw new Error(`calls request failed: ${res.status} ${res.text}`);
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const state = (await sender.request('GET', '/calls')).json as { left: number; lat: number[] };
+    if (state.left <= 0) return state.lat;
+    if (Date.now() > deadline) throw new Error(`link calls did not finish: ${state.left} of ${CALLS} left`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function bareCalls(url: string): Promise<number[]> {
+  const requester = bareRequester(url, CALLS);
+  const line = await requester.waitForLine(/^LAT /, 120_000);
+  return JSON.parse(line.slice(4)) as number[];
+}
+
+const pct = (values: number[], p: number) => percentile([...values].sort((a, b) => a - b), p);
+
+export async function linkBench(): Promise<BenchSection[]> {
+  ensureTemplate();
+  const [stock, unlimited] = await Promise.all([MosquittoServer.start(), MosquittoServer.start({ extraConfig: UNLIMITED })]);
+  const opened: Array<{ close(): Promise<void> } | undefined> = [stock, unlimited];
+  const close = (p: { close(): Promise<void> } | Proc) => opened.push('close' in p ? p : { close: async () => { await p.stop('SIGKILL'); } });
+  try {
+    const ourEnv = (instance: string, ha: boolean, replica: string): Record<string, string> => ({
+      NR_HA_INSTANCE: instance, NR_HA_REPLICA: replica, NR_HA_TEAM: TEAM, NR_HA_MQTT_URL: stock.url, ...(ha ? { NR_HA_ENABLED: 'true' } : {}),
+    });
+    const started = await Promise.all([
+      NodeRed.start({ name: 'ours-send', flows: senderFlow(OURS.map((o) => o.instance)), settings: SETTINGS, env: ourEnv('bench-send', false, 'send'), waitFor: /Started flows/ }),
+      ...OURS.flatMap((o) => Array.from({ length: o.replicas }, (_, i) => NodeRed.start({
+        name: `${o.instance}-${i + 1}`, flows: RECEIVER_FLOW, settings: SETTINGS, env: ourEnv(o.instance, o.ha, `${o.instance}-${i + 1}`), waitFor: /Started flows/,
+      }))),
+      ...[stock, unlimited].flatMap((broker) => [
+        startPlainNodeRed({ name: `ff-send:${broker.port}`, flows: senderFlow([FF_RECV]), settings: flowforge(FF_SEND, broker.url), waitFor: /Started flows/ }),
+        startPlainNodeRed({ name: `ff-recv:${broker.port}`, flows: RECEIVER_FLOW, settings: flowforge(FF_RECV, broker.url), waitFor: /Started flows/ }),
+      ]),
+    ]);
+    started.forEach(close);
+    const [oursSender, ...rest] = started;
+    const receivers = OURS.map((o) => rest.splice(0, o.replicas));
+    const [ffSendStock, ffRecvStock, ffSendUnlimited, ffRecvUnlimited] = rest;
+
+    const brokerTopic = `ff/v1/${TEAM}/p/bare/in/work`;
+    const bareSubs = await Promise.all([stock, unlimited].map(async (broker) => {
+      const sub = bareSubscriber(broker.url, brokerTopic);
+      close(sub);
+      await sub.waitForLine(/^READY$/, 15_000);
+      return sub;
+    }));
+    const bareReceiver = (sub: Proc): Receiver => ({
+      async read() {
+        const line = [...sub.lines].reverse().find((l) => l.startsWith('C ')) ?? 'C 0 0';
+        const [, c, at] = line.split(' ');
+        return { count: Number(c), lastAt: Number(at) };
+      },
+    });
+    const bareSend = (broker: MosquittoServer) => async () => {
+      const publisher = barePublisher(broker.url, brokerTopic, BURST);
+      close(publisher);
+      const line = await publisher.waitForLine(/^START /, 15_000);
+      return Number(line.split(' ')[1]);
+    };
+    const responder = bareResponder(stock.url);
+    close(responder);
+    await responder.waitForLine(/^READY$/, 15_000);
+
+    const throughput = [
+      { label: 'bare mqtt.js: publish -> $share subscribe (ceiling)', broker: 'stock', receiver: bareReceiver(bareSubs[0]), send: bareSend(stock) },
+      ...OURS.map((o, i) => ({ label: o.label, broker: 'stock', receiver: nodeRedReceiver(receivers[i]), send: nodeRedSend(oursSender, i) })),
+      { label: 'FlowFuse nr-project-nodes', broker: 'stock', receiver: nodeRedReceiver([ffRecvStock]), send: nodeRedSend(ffSendStock, 0) },
+      { label: 'bare mqtt.js: publish -> $share subscribe (ceiling)', broker: 'unlimited', receiver: bareReceiver(bareSubs[1]), send: bareSend(unlimited) },
+      { label: 'FlowFuse nr-project-nodes', broker: 'unlimited', receiver: nodeRedReceiver([ffRecvUnlimited]), send: nodeRedSend(ffSendUnlimited, 0) },
+    ].map((c) => ({ ...c, runs: [] as BurstResult[] }));
+    const calls = [
+      { label: 'bare mqtt.js request/response', run: () => bareCalls(stock.url), lat: [] as number[] },
+      { label: 'ours, HA off -> HA off', run: () => nodeRedCalls(oursSender, 0), lat: [] as number[] },
+      { label: 'ours, HA off -> HA on, 2 replicas', run: () => nodeRedCalls(oursSender, 2), lat: [] as number[] },
+      { label: 'FlowFuse nr-project-nodes', run: () => nodeRedCalls(ffSendStock, 0), lat: [] as number[] },
+    ];
+
+    // Warm-up: proves every path works (subscriptions made) and warms the JIT.
+    for (const c of throughput) {
+      const warm = await burst(c.receiver, c.send);
+      if (warm.delivered === 0) throw new Error(`${c.label} (${c.broker} broker): nothing arrived in the warm-up burst`);
+    }
+    for (let run = 0; run < BURST_RUNS; run++) for (const c of throughput) c.runs.push(await burst(c.receiver, c.send));
+    for (let run = 0; run < CALL_RUNS; run++) for (const c of calls) c.lat.push(...await c.run());
+
+    const stockRate = (label: string) => median(throughput.find((c) => c.label === label && c.broker === 'stock')!.runs.map((r) => r.msgsPerSec));
+    const rate = (c: typeof throughput[number]) => median(c.runs.map((r) => r.msgsPerSec));
+    const bareStock = stockRate(throughput[0].label);
+    const ffStock = stockRate('FlowFuse nr-project-nodes');
+    const ffUnlimited = rate(throughput[throughput.length - 1]);
+    const bareUnlimited = rate(throughput[throughput.length - 2]);
+    const throughputRows = throughput.map((c) => {
+      const r = rate(c);
+      const ff = c.broker === 'stock' ? ffStock : ffUnlimited;
+      const bare = c.broker === 'stock' ? bareStock : bareUnlimited;
+      return [c.label, c.broker === 'stock' ? 'stock limits' : 'unlimited queues',
+        c.runs.map((x) => `${count(x.delivered)}/${count(x.sent)}`).join(', '), count(r), ratio(r, ff), ratio(r, bare)];
+    });
+    const ha2 = stockRate(OURS[2].label);
+    const worstOurs = Math.min(...OURS.map((o) => stockRate(o.label)));
+    const ourDelivered = throughput.filter((c) => c.label.startsWith('ours')).flatMap((c) => c.runs);
+    const lost = ourDelivered.reduce((s, r) => s + r.sent - r.delivered, 0);
+
+    const callRows = calls.map((c) => [c.label, count(c.lat.length), pct(c.lat, 50).toFixed(2), pct(c.lat, 99).toFixed(2),
+      ratio(pct(c.lat, 99), pct(calls[3].lat, 99)), ratio(pct(c.lat, 99), pct(calls[0].lat, 99))]);
+    const ffP99 = pct(calls[3].lat, 99);
+    const ourP99 = Math.max(pct(calls[1].lat, 99), pct(calls[2].lat, 99));
+    const where = `Machine: ${machine()}; load average at the end ${loadAverage()}.`;
+    return [{
+      title: 'Project link throughput: a burst through Mosquitto, ours vs FlowFuse vs bare mqtt.js',
+      method: `A function node emits ${count(BURST)} messages in one go into \`project link out\` (QoS 2) on a sender Node-RED (HA off); ` +
+        `\`project link in\` on the receiving instance counts them. msgs/s = delivered / (last arrival - burst request sent). ` +
+        `Mosquitto 2.0 with its stock limits (max_queued_messages 1000 per client) and a second one with unlimited queues. ` +
+        `FlowFuse: @flowfuse/nr-project-nodes 0.7.8 on plain Node-RED, same flows. Bare: one mqtt.js process publishing QoS 2, ` +
+        `one subscribing to the shared subscription. ${BURST_RUNS} bursts per row after a warm-up, configurations taking turns; ` +
+        `delivered/sent lists every run, msgs/s is the median. ${where}`,
+      headers: ['configuration', 'broker', 'delivered/sent per run', 'msgs/s', 'vs FlowFuse (same broker)', 'vs bare mqtt.js (same broker)'],
+      rows: throughputRows,
+      notes: [
+        `Ours lost ${lost} of ${count(ourDelivered.length * BURST)} messages on the stock broker; FlowFuse's delivered ${throughput.find((c) => c.label.startsWith('FlowFuse') && c.broker === 'stock')!.runs.map((r) => count(r.delivered)).join(', ')} of ${count(BURST)} per burst there.`,
+        `Ours (2-replica receiver) vs FlowFuse on the stock broker: ${ratio(ha2, ffStock)}; slowest of our rows vs FlowFuse with unlimited queues (where it drops nothing): ${ratio(worstOurs, ffUnlimited)} (target >= 1.5x: ${worstOurs >= 1.5 * ffUnlimited ? 'met' : 'missed'}).`,
+        `Slowest of our rows vs bare mqtt.js on the stock broker: ${ratio(worstOurs, bareStock)} (target >= 0.70x: ${worstOurs >= 0.7 * bareStock ? 'met' : `missed by ${(0.7 - worstOurs / bareStock).toFixed(2)}x`}).`,
+      ],
+    }, {
+      title: 'Project link call round trip: ours vs FlowFuse vs bare mqtt.js',
+      method: `${count(CALLS)} sequential \`project link call\`s (x ${CALL_RUNS} runs) from a sender Node-RED to a responder flow ` +
+        `(\`project link in\` -> \`project link out\` in return mode), QoS 2 both ways, stock Mosquitto; latency measured inside the ` +
+        `caller's flow with process.hrtime from before the call node to its output. Bare: mqtt.js request/response (response topic and ` +
+        `correlation data) between two processes. ${where}`,
+      headers: ['configuration', 'calls', 'p50 ms', 'p99 ms', 'p99 vs FlowFuse', 'p99 vs bare mqtt.js'],
+      rows: callRows,
+      notes: [
+        `Our worse call p99 ${ourP99.toFixed(2)} ms vs FlowFuse's ${ffP99.toFixed(2)} ms (target <= FlowFuse's: ${ourP99 <= ffP99 ? 'met' : `missed by ${(ourP99 - ffP99).toFixed(2)} ms`}).`,
+      ],
+    }];
+  } finally {
+    await closeAll(opened.reverse());
+  }
+}
+
+if (require.main === module) {
+  runAlone(linkBench);
+}

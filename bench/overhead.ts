@@ -1,0 +1,140 @@
+// Section 5, overhead: the same busy flow on plain Node-RED (no plugin) and on a replica in HA mode
+// (withHA, the plugin with its hooks, Redis context store, leader election, log entries shipped to
+// Redis). Both run at once and take turns, so background load on the machine hits them alike.
+import { MosquittoServer } from '../test/harness/mosquitto';
+import { NodeRed } from '../test/harness/node-red';
+import { RedisServer } from '../test/harness/redis';
+import { BenchSection, machine } from './lib/report';
+import { closeAll, count, cpuMs, ensureTemplate, loadAverage, median, runAlone, startPlainNodeRed } from './lib/setup';
+import { requireWrk, wrk } from './lib/wrk';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const WRK_SECONDS = QUICK ? 3 : 6;
+const WRK_ROUNDS = 2;
+const CONNECTIONS = 16;
+/** Messages one burst request fans out inside the flow. */
+const BURST = QUICK ? 5000 : 20_000;
+const BURST_ROUNDS = QUICK ? 2 : 4;
+const TARGET_PERCENT = 5;
+
+// Node ids differ from every name: Node-RED takes a property equal to a node id for a config-node reference.
+const FLOW = [
+  { id: 'bo-tab', type: 'tab', label: 'bench overhead' },
+  { id: 'bo-in', z: 'bo-tab', type: 'http in', url: '/work', method: 'get', wires: [['bo-fan']] },
+  {
+    id: 'bo-fan', z: 'bo-tab', type: 'function', name: 'fan out', outputs: 1, wires: [['bo-work']],
+    func: [
+      'const n = Number(msg.req.query.n) || 1;',
+      'for (let i = 0; i < n; i++) node.send(i === n - 1 ? { payload: i, n, req: msg.req, res: msg.res } : { payload: i, n });',
+      'return null;',
+    ].join('\n'),
+  },
+  {
+    id: 'bo-work', z: 'bo-tab', type: 'function', name: 'work', outputs: 1, wires: [['bo-last']],
+    func: [
+      'const order = { id: msg.payload, lines: [msg.payload % 7, msg.payload % 11], total: msg.payload * 1.5 };',
+      'msg.total = JSON.parse(JSON.stringify(order)).total;',
+      'node.warn(`order ${order.id} total ${msg.total}`);',
+      'return msg;',
+    ].join('\n'),
+  },
+  { id: 'bo-last', z: 'bo-tab', type: 'switch', name: 'last', property: 'res', propertyType: 'msg', rules: [{ t: 'nnull' }], checkall: 'true', outputs: 1, wires: [['bo-out']] },
+  { id: 'bo-out', z: 'bo-tab', type: 'http response', wires: [] },
+];
+
+interface Target {
+  label: string;
+  nr: NodeRed;
+  wrk: Array<{ rps: number; cpuPerReq: number }>;
+  burst: Array<{ msgsPerSec: number; cpuPerMsg: number }>;
+}
+
+async function burst(target: Target, messages: number): Promise<{ msgsPerSec: number; cpuPerMsg: number }> {
+  const pid = target.nr.proc.child.pid!;
+  const cpu = cpuMs(pid);
+  const start = process.hrtime.bigint();
+  const res = await fetch(`${target.nr.url}/work?n=${messages}`);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`burst request to ${target.label} failed: ${res.status} ${text}`);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return { msgsPerSec: messages / seconds, cpuPerMsg: ((cpuMs(pid) - cpu) * 1000) / messages };
+}
+
+async function load(target: Target, seconds: number): Promise<{ rps: number; cpuPerReq: number }> {
+  const pid = target.nr.proc.child.pid!;
+  const cpu = cpuMs(pid);
+  const result = await wrk(`${target.nr.url}/work?n=1`, { connections: CONNECTIONS, seconds });
+  if (result.errors) throw new Error(`${result.errors} requests to ${target.label} failed`);
+  return { rps: result.rps, cpuPerReq: ((cpuMs(pid) - cpu) * 1000) / result.requests };
+}
+
+/** Entries the HA replica has shipped to Redis so far (its Prometheus counter). */
+async function shipped(nr: NodeRed): Promise<number> {
+  const text = (await nr.request('GET', '/ha/metrics')).text;
+  const match = /^nrha_log_entries_shipped_total(?:\{[^}]*\})? (\S+)$/m.exec(text);
+  return match ? Number(match[1]) : NaN;
+}
+
+export async function overheadBench(): Promise<BenchSection[]> {
+  requireWrk();
+  ensureTemplate();
+  const [redis, mosquitto] = await Promise.all([RedisServer.start(), MosquittoServer.start()]);
+  const opened: Array<{ close(): Promise<void> } | undefined> = [redis, mosquitto];
+  try {
+    const [plain, ha] = await Promise.all([
+      startPlainNodeRed({ name: 'plain', flows: FLOW, waitFor: /Started flows/ }),
+      NodeRed.start({
+        name: 'ha', flows: FLOW, waitFor: /Started flows/,
+        env: { NR_HA_ENABLED: 'true', NR_HA_INSTANCE: 'bench-overhead', NR_HA_REPLICA: 'bench-1', NR_HA_REDIS_URL: redis.url, NR_HA_MQTT_URL: mosquitto.url },
+      }),
+    ]);
+    opened.push(plain, ha);
+    const targets: Target[] = [
+      { label: 'plain Node-RED (baseline)', nr: plain, wrk: [], burst: [] },
+      { label: 'HA mode: plugin + log shipping to Redis', nr: ha, wrk: [], burst: [] },
+    ];
+    const shippedBefore = await shipped(ha);
+    for (const t of targets) {
+      await load(t, QUICK ? 1 : 2);
+      await burst(t, BURST / 4);
+    }
+    for (let round = 0; round < WRK_ROUNDS; round++) for (const t of targets) t.wrk.push(await load(t, WRK_SECONDS));
+    for (let round = 0; round < BURST_ROUNDS; round++) for (const t of targets) t.burst.push(await burst(t, BURST));
+    const shippedDuring = (await shipped(ha)) - shippedBefore;
+
+    const rps = targets.map((t) => median(t.wrk.map((r) => r.rps)));
+    const cpuReq = targets.map((t) => median(t.wrk.map((r) => r.cpuPerReq)));
+    const msgs = targets.map((t) => median(t.burst.map((r) => r.msgsPerSec)));
+    const cpuMsg = targets.map((t) => median(t.burst.map((r) => r.cpuPerMsg)));
+    const overhead = (value: number, base: number) => ((base - value) / base) * 100;
+    const signed = (p: number) => `${p >= 0 ? '+' : ''}${p.toFixed(1)}%`;
+    const rows = [
+      ...targets.map((t, i) => [`HTTP, 1 msg + 1 warning per request (wrk)`, t.label, `${count(rps[i])} req/s`, cpuReq[i].toFixed(0),
+        i === 0 ? 'baseline' : signed(-overhead(rps[i], rps[0])), i === 0 ? 'baseline' : signed(((cpuReq[i] - cpuReq[0]) / cpuReq[0]) * 100)]),
+      ...targets.map((t, i) => [`burst: 1 request fans out ${count(BURST)} msgs, 1 warning each`, t.label, `${count(msgs[i])} msgs/s`, cpuMsg[i].toFixed(0),
+        i === 0 ? 'baseline' : signed(-overhead(msgs[i], msgs[0])), i === 0 ? 'baseline' : signed(((cpuMsg[i] - cpuMsg[0]) / cpuMsg[0]) * 100)]),
+    ];
+    const worst = Math.max(overhead(rps[1], rps[0]), overhead(msgs[1], msgs[0]));
+    return [{
+      title: 'Overhead: HA plugin + log shipping vs plain Node-RED',
+      method: `A busy flow (http in -> function fan-out -> function doing a JSON round trip and node.warn per message -> http response) ` +
+        `on plain Node-RED (user dir without node-red-ha) and on one HA replica (withHA, NR_HA_ENABLED, Redis context store, ` +
+        `leader election, singleton onSend hook, every log entry shipped to a Redis stream), both hit directly. ` +
+        `HTTP: wrk, 1 thread, ${CONNECTIONS} connections, ${WRK_ROUNDS} x ${WRK_SECONDS} s each; burst: ${BURST_ROUNDS} runs each; ` +
+        `the two take turns, median reported. CPU: the Node-RED process's own time (/proc). ` +
+        `Machine: ${machine()}; load average at the end ${loadAverage()}.`,
+      headers: ['flow', 'configuration', 'throughput', 'CPU µs per msg', 'throughput vs plain', 'CPU vs plain'],
+      rows,
+      notes: [
+        `Throughput cost of HA mode: ${worst.toFixed(1)}% in the worse of the two flows (target <= ${TARGET_PERCENT}%: ${worst <= TARGET_PERCENT ? 'met' : `missed by ${(worst - TARGET_PERCENT).toFixed(1)} points`}).`,
+        `The HA replica shipped ${count(shippedDuring)} log entries to Redis during the runs.`,
+      ],
+    }];
+  } finally {
+    await closeAll(opened.reverse());
+  }
+}
+
+if (require.main === module) {
+  runAlone(overheadBench);
+}
