@@ -40,6 +40,7 @@ export function register(program: Command): void {
       }, PARENT_CHECK_MS).unref();
       try {
         await launcher.start();
+        await launcher.failed;
       } catch (err) {
         exitCode = 1;
         await launcher.stop();

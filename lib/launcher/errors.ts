@@ -11,7 +11,9 @@ export type LauncherErrorCode =
   /** The proxy port is taken. */
   | 'HA_LAUNCH_PORT_IN_USE'
   /** A private redis-server or mosquitto did not start. */
-  | 'HA_LAUNCH_SERVER';
+  | 'HA_LAUNCH_SERVER'
+  /** The replicas exit at start-up again and again and none has ever become ready. */
+  | 'HA_LAUNCH_REPLICAS_FAIL';
 
 /** `node-red-ha start` cannot run as asked; the message names the option or file at fault. */
 export class LauncherError extends HAError {

@@ -1,7 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
+import { parseConfig } from '../config';
 import { restartDelay, STABLE_AFTER_MS } from './backoff';
 import { LauncherError } from './errors';
 import { needsLinkIntoUserDir, PACKAGE_ROOT, resolveNodeRed } from './node-red-install';
@@ -16,6 +18,7 @@ export type LauncherLog = (level: LogLevel, text: string) => void;
 
 const ORPHAN_GUARD = path.join(__dirname, 'orphan-guard.js');
 const PROBE_TIMEOUT_MS = 2000;
+const GIVE_UP_AFTER = 5;
 
 /** One replica slot: the process currently filling it and what the proxy needs to reach it. */
 class Replica implements ProxyTarget {
@@ -56,11 +59,26 @@ export class Launcher {
   private probeTimer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
   private allReadyOnce = false;
+  private anyReadyOnce = false;
+  private giveUp?: (reason: Error) => void;
+  /**
+   * Rejects when the replicas cannot start at all (every start so far failed, GIVE_UP_AFTER times
+   * in a row for one of them: a broken settings file or flows, not a passing crash).
+   */
+  readonly failed = new Promise<never>((_resolve, reject) => { this.giveUp = reject; });
 
-  constructor(private readonly options: LaunchOptions, private readonly log: LauncherLog, private readonly cwd = process.cwd()) {}
+  constructor(private readonly options: LaunchOptions, private readonly log: LauncherLog, private readonly cwd = process.cwd()) {
+    // Only a caller that awaits `failed` acts on it; nobody else must see an unhandled rejection.
+    this.failed.catch(() => undefined);
+  }
 
   async start(): Promise<void> {
     const { options } = this;
+    // Every replica would fail the same way on a bad NR_HA_* variable: say so once, up front.
+    parseConfig({
+      env: { ...process.env, NR_HA_ENABLED: 'true', NR_HA_INSTANCE: options.instance, NR_HA_REPLICA: replicaId(options.instance, 0) },
+      hostname: os.hostname(),
+    });
     const nodeRed = resolveNodeRed(this.cwd);
     const flows = options.flowsFile ? { file: options.flowsFile, text: readFlows(options.flowsFile) } : undefined;
     if (options.settingsFile && !fs.existsSync(options.settingsFile)) {
@@ -175,6 +193,11 @@ export class Launcher {
     }
     if (Date.now() - replica.startedAt >= STABLE_AFTER_MS) replica.crashes = 0;
     replica.crashes++;
+    if (!this.anyReadyOnce && replica.crashes >= GIVE_UP_AFTER) {
+      this.giveUp?.(new LauncherError('HA_LAUNCH_REPLICAS_FAIL',
+        `replica ${replica.id} exited with ${how} ${replica.crashes} times in a row and no replica has become ready: see its output above`));
+      return;
+    }
     const delay = restartDelay(replica.crashes, this.options.restartDelayMs, this.options.maxRestartDelayMs);
     this.log('warn', `replica ${replica.id} (pid ${child.pid}) exited with ${how}; restarting in ${delay / 1000} s (crash ${replica.crashes} in a row)`);
     replica.restartTimer = setTimeout(() => {
@@ -194,6 +217,7 @@ export class Launcher {
         else this.log('warn', `replica ${replica.id} not ready: ${reason}`);
       }
       replica.ready = ready;
+      if (ready) this.anyReadyOnce = true;
       if (ready && !this.allReadyOnce && this.replicas.every((r) => r.ready)) {
         this.allReadyOnce = true;
         this.log('info', `all ${this.replicas.length} replicas ready on http://${this.options.host}:${this.port}`);

@@ -200,3 +200,26 @@ describe('npm start from a clean state', () => {
     }
   });
 });
+
+describe('replicas that cannot start', () => {
+  test('a settings file that throws: back-off restarts, then the launcher gives up with exit 1 naming the replica', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nrha-launcher-broken-'));
+    const settings = path.join(dir, 'settings.js');
+    fs.writeFileSync(settings, "throw new Error('broken settings for the test');\n");
+    const launcher = new Proc('broken launcher', process.execPath,
+      [CLI, 'start', FLOWS, '--settings', settings, '--replicas', '1', '--port', '0', '--user-dir', path.join(dir, 'run'), '--no-private-servers'],
+      { cwd: REPO_ROOT, env: cleanEnv() });
+    try {
+      assert.equal(await launcher.exited, 1, launcher.tail());
+      const output = launcher.output();
+      assert.match(output, /broken settings for the test/, 'the replica output shows why');
+      const delays = [...output.matchAll(/exited with code 1; restarting in ([\d.]+) s/g)].map((m) => Number(m[1]));
+      assert.deepEqual(delays, [0.5, 1, 2, 4], 'restarts back off exponentially');
+      assert.match(output, /node-red-ha: replica http-counter-1 exited with code 1 5 times in a row and no replica has become ready/);
+      for (const pid of reportedPids(launcher)) assert.ok(!alive(pid), `pid ${pid} is gone`);
+    } finally {
+      await launcher.stop('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
