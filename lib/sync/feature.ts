@@ -33,6 +33,7 @@ export const flowSync: HAFeature = {
     const { RED, config, replica, access } = ctx;
     const source = config.enabled ? activeFlowSource() : undefined;
     const rollouts = source && config.instance ? new RolloutStore(source.redis, config.instance) : undefined;
+    if (config.enabled && ctx.redis && !source) RED.log.warn(`HA flow sync off: ${unavailableReason(ctx)}`);
     if (source && rollouts) {
       const inFlight = countHttpRequests(RED as unknown as { httpNode?: Express });
       reconciler = new Reconciler(source, rollouts, replica, inFlight, RED.log, parseRolloutOptions(RED.settings.haRollout));

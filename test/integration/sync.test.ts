@@ -20,6 +20,11 @@ function versionFlow(version: number) {
     { id: 'in1', z: 'tab1', type: 'http in', url: '/version', method: 'get', wires: [['fn1']] },
     { id: 'fn1', z: 'tab1', type: 'function', func: `msg.payload = { version: ${version}, replica: env.get("NR_HA_REPLICA") || "dev" }; return msg;`, outputs: 1, wires: [['out1']] },
     { id: 'out1', z: 'tab1', type: 'http response', wires: [] },
+    // A request in flight when its replica starts draining must still be answered.
+    { id: 'in3', z: 'tab1', type: 'http in', url: '/slow', method: 'get', wires: [['delay3']] },
+    { id: 'delay3', z: 'tab1', type: 'delay', pauseType: 'delay', timeout: '1200', timeoutUnits: 'milliseconds', rate: '1', nbRateUnits: '1',
+      rateUnits: 'second', randomFirst: '1', randomLast: '5', randomUnits: 'seconds', drop: false, outputs: 1, wires: [['out3']] },
+    { id: 'out3', z: 'tab1', type: 'http response', wires: [] },
   ];
 }
 
@@ -102,26 +107,32 @@ class ReadyProxy {
   }
 }
 
-/** Requests /version through the proxy back to back on `workers` connections until stopped. */
-function steadyLoad(url: string, workers = 4) {
+/**
+ * Requests through the proxy back to back until stopped: `workers` loops on /version and
+ * `slowWorkers` on /slow (1.2 s each, so some are always in flight when a replica starts draining).
+ */
+function steadyLoad(url: string, workers = 4, slowWorkers = 2) {
   let running = true;
-  const results = { ok: 0, failed: [] as string[], versions: new Set<number>() };
-  const loops = Array.from({ length: workers }, async () => {
+  const results = { ok: 0, slowOk: 0, failed: [] as string[], versions: new Set<number>() };
+  const loop = async (path: string) => {
     while (running) {
       try {
-        const res = await fetch(`${url}/version`);
+        const res = await fetch(`${url}${path}`);
         const text = await res.text();
-        if (res.status === 200) {
+        if (res.status !== 200) {
+          results.failed.push(`${path} ${res.status} ${text.slice(0, 100)}`);
+        } else if (path === '/slow') {
+          results.slowOk++;
+        } else {
           results.ok++;
           results.versions.add(JSON.parse(text).version);
-        } else {
-          results.failed.push(`${res.status} ${text.slice(0, 100)}`);
         }
       } catch (err) {
-        results.failed.push((err as Error).message);
+        results.failed.push(`${path} ${(err as Error).message}`);
       }
     }
-  });
+  };
+  const loops = [...Array.from({ length: workers }, () => loop('/version')), ...Array.from({ length: slowWorkers }, () => loop('/slow'))];
   return { results, stop: async () => { running = false; await Promise.all(loops); return results; } };
 }
 
@@ -221,7 +232,8 @@ describe('flow sync: dev instance -> 3 HA replicas', () => {
     const snapshot = await dev.request('GET', '/ha/snapshot');
     assert.equal(snapshot.status, 200, snapshot.text);
     assert.equal(snapshot.json.revision, null);
-    assert.deepEqual(snapshot.json.flows.map((n: { id: string }) => n.id).sort(), ['fn1', 'in1', 'in2', 'out1', 'out2', 'req2', 'tab1']);
+    assert.deepEqual(snapshot.json.flows.map((n: { id: string }) => n.id).sort(),
+      ['delay3', 'fn1', 'in1', 'in2', 'in3', 'out1', 'out2', 'out3', 'req2', 'tab1']);
     assert.equal(typeof snapshot.json.credentials.$, 'string', 'credentials stay encrypted');
     assert.doesNotMatch(snapshot.text, /wonderland/);
     const refused = await dev.request('POST', '/ha/sync', { flows: versionFlow(5) }, AUTH);
@@ -246,6 +258,7 @@ describe('flow sync: dev instance -> 3 HA replicas', () => {
     assert.match(pushed.output, /revision 2 runs on every live replica \(3\)/);
     assert.deepEqual(results.failed, [], `failed requests during the push: ${results.failed.slice(0, 5).join(' | ')}`);
     assert.ok(results.ok > 100, `only ${results.ok} requests went through`);
+    assert.ok(results.slowOk >= 6, `only ${results.slowOk} slow requests went through`);
 
     for (const replica of replicas) {
       assert.equal(await version(replica), 2);
