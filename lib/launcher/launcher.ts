@@ -94,6 +94,7 @@ export class Launcher {
       }
       throw err;
     });
+    Object.assign(this.env, process.env);
     try {
       await this.startServices();
     } catch (err) {
@@ -108,7 +109,7 @@ export class Launcher {
       prepareReplicaDir(replica.dir, flows, link);
       this.replicas.push(replica);
     }
-    Object.assign(this.env, process.env, {
+    Object.assign(this.env, {
       NR_HA_ENABLED: 'true',
       NR_HA_INSTANCE: options.instance,
       NODE_RED_CREDENTIAL_SECRET: process.env.NODE_RED_CREDENTIAL_SECRET || credentialSecret(options.userDir),

@@ -223,3 +223,22 @@ describe('replicas that cannot start', () => {
     }
   });
 });
+
+describe('the launcher itself is killed', () => {
+  test('kill -9 of the launcher: its replicas notice and stop themselves', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nrha-launcher-killed-'));
+    const launcher = new Proc('killed launcher', process.execPath,
+      [CLI, 'start', FLOWS, '--replicas', '1', '--port', '0', '--user-dir', dir, '--no-private-servers'],
+      { cwd: REPO_ROOT, env: cleanEnv() });
+    try {
+      await launcher.waitForLine(/\[launcher\] all 1 replicas ready/, 60_000);
+      const [replicaPid] = reportedPids(launcher).filter((pid) => pid !== launcher.child.pid);
+      assert.ok(alive(replicaPid));
+      await launcher.stop('SIGKILL');
+      await pollUntil(`replica pid ${replicaPid} to exit`, () => (alive(replicaPid) ? undefined : true), 20_000);
+    } finally {
+      await launcher.stop('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
