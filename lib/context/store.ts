@@ -26,6 +26,8 @@ export interface ContextStoreOptions {
   staleMs?: number;
   /** How long open() waits for Redis before Node-RED starts without it. @default 5000 */
   openTimeoutMs?: number;
+  /** A Redis command unanswered this long fails with ContextUnavailableError (outcome unknown). @default 5000 */
+  commandTimeoutMs?: number;
 }
 
 export const DEFAULT_STALE_MS = 2000;
@@ -85,7 +87,7 @@ export class RedisContextStore {
 
   async open(): Promise<void> {
     const name = `nrha:${this.replica}:context`;
-    const cmd = this.cmd = connectRedis(this.options.redisUrl, name) as ScriptClient;
+    const cmd = this.cmd = connectRedis(this.options.redisUrl, name, { commandTimeout: this.options.commandTimeoutMs ?? 5000 }) as ScriptClient;
     const sub = this.sub = connectRedis(this.options.redisUrl, `${name}-sub`, { autoResubscribe: false });
     for (const [label, script, keys] of [['nrhaWrite', WRITE, 3], ['nrhaLoad', LOAD, 2], ['nrhaDrop', DROP, 3],
       ['nrhaHold', HOLD, 2], ['nrhaRelease', RELEASE, 2], ['nrhaClean', CLEAN, 4]] as const) {

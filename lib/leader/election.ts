@@ -101,7 +101,7 @@ export class LeaderElection extends EventEmitter {
     const sentAt = performance.now();
     let renewed: number;
     try {
-      renewed = await this.client.nrhaLeaseRenew(this.leaseKey, this.value as string, this.timing.leaseMs);
+      renewed = await this.bounded(this.client.nrhaLeaseRenew(this.leaseKey, this.value as string, this.timing.leaseMs));
     } catch {
       // Keep trying while the lease is locally valid; the step-down timer ends it otherwise.
       return this.schedule(this.timing.retryMs);
@@ -120,8 +120,8 @@ export class LeaderElection extends EventEmitter {
     const sentAt = performance.now();
     let reply: [number, string, number];
     try {
-      reply = await this.client.nrhaLeaseAcquire(this.leaseKey, this.termKey, this.options.replica, this.token,
-        this.timing.leaseMs, this.highestTerm);
+      reply = await this.bounded(this.client.nrhaLeaseAcquire(this.leaseKey, this.termKey, this.options.replica, this.token,
+        this.timing.leaseMs, this.highestTerm));
     } catch {
       if (this.state.leaderId !== null) this.update({ leader: false, term: this.state.term, leaderId: null });
       return this.schedule(this.timing.retryMs);
@@ -138,8 +138,10 @@ export class LeaderElection extends EventEmitter {
     }
     const holder = parseHolder(value);
     if (holder) this.highestTerm = Math.max(this.highestTerm, holder.term);
-    if (holder && value === this.value) {
-      // Still our lease in Redis (we stepped down only locally): renewing it keeps the same term.
+    if (holder && holder.replica === this.options.replica && holder.token === this.token) {
+      // Still our lease in Redis (we stepped down only locally, or the reply to our acquisition
+      // was lost): renewing it keeps the same term.
+      this.value = value;
       return this.renewReclaimed(holder.term);
     }
     if (holder && (holder.replica !== this.state.leaderId || holder.term !== this.state.term)) {
@@ -150,7 +152,7 @@ export class LeaderElection extends EventEmitter {
 
   private async renewReclaimed(term: number): Promise<void> {
     const sentAt = performance.now();
-    const renewed = await this.client.nrhaLeaseRenew(this.leaseKey, this.value as string, this.timing.leaseMs).catch(() => 0);
+    const renewed = await this.bounded(this.client.nrhaLeaseRenew(this.leaseKey, this.value as string, this.timing.leaseMs)).catch(() => 0);
     if (renewed === 1 && !this.stopped) {
       this.clock.granted(sentAt);
       this.update({ leader: true, term, leaderId: this.options.replica });
@@ -158,6 +160,18 @@ export class LeaderElection extends EventEmitter {
       return this.schedule(this.timing.renewMs);
     }
     this.schedule(this.timing.retryMs);
+  }
+
+  /**
+   * A reply that takes longer than a renewal period is treated as a failure, so a stalled
+   * connection never stops the schedule (the lease scripts are safe to repeat).
+   */
+  private bounded<T>(command: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('Redis did not answer in time')), this.timing.renewMs);
+    });
+    return Promise.race([command, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** Fires when local validity ends without a renewal, so the change is reported on time. */

@@ -203,11 +203,11 @@ describe('shared context across 3 replicas (store "ha")', () => {
   });
 });
 
-describe("clean after a deploy keeps what any replica still runs (store module against real Redis)", () => {
+describe("the store module against a real Redis: clean during a rollout, write order, a stalled Redis", () => {
   let redis: RedisServer;
   const stores: RedisContextStore[] = [];
-  const open = async (replica: string) => {
-    const store = haContextStore({ redisUrl: redis.url, instance: 'rollout', replica });
+  const open = async (replica: string, tuning: { staleMs?: number; commandTimeoutMs?: number } = {}) => {
+    const store = haContextStore({ redisUrl: redis.url, instance: 'rollout', replica, ...tuning });
     await store.open();
     stores.push(store);
     return store;
@@ -265,6 +265,26 @@ describe("clean after a deploy keeps what any replica still runs (store module a
     await stores[0].clean(['new', 'tab']);
     await stores[1].clean(['new', 'tab']);
     assert.equal(await read(stores[0], 'gone:tab', 'n'), undefined);
+  });
+
+  test('a Redis that stops answering: async calls fail within the command timeout, sync get once freshness is unproven', async () => {
+    const store = await open('stalled', { staleMs: 1000, commandTimeoutMs: 1000 });
+    await write(store, 'global', 'k', 1);
+    redis.proc!.child.kill('SIGSTOP');
+    try {
+      const start = Date.now();
+      await assert.rejects(read(store, 'global', 'k'), { code: 'HA_CONTEXT_UNAVAILABLE' });
+      assert.ok(Date.now() - start < 3000, `failed after ${Date.now() - start} ms`);
+      await eventually(async () => {
+        assert.throws(() => store.get('global', 'k'), { code: 'HA_CONTEXT_UNAVAILABLE', message: /no confirmation from Redis/ });
+      }, 3000);
+    } finally {
+      redis.proc!.child.kill('SIGCONT');
+    }
+    await eventually(async () => {
+      assert.equal(await read(store, 'global', 'k'), 1);
+      assert.equal(store.get('global', 'k'), 1);
+    }, 5000);
   });
 });
 
