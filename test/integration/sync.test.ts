@@ -340,13 +340,26 @@ describe('flow sync: dev instance -> 3 HA replicas', () => {
     for (const replica of replicas) assert.equal(await version(replica), 2);
   });
 
-  test('a replica that cannot apply a revision returns to the previous one, the rollout stops and push says why', async () => {
-    // Only shop-4 (and dev) have extra-node: shop-4 accepts the push, the other replicas cannot run it.
-    const flows = [...versionFlow(3), ...flowsV2(echo.url).slice(versionFlow(2).length), { id: 'x1', z: 'tab1', type: 'extra-node', wires: [] }];
+  test('the readiness check refuses flows with errors unless --force', async () => {
+    const flows = [...flowsV2(echo.url), { id: 'file1', z: 'tab1', type: 'file', filename: '/tmp/orders.log', wires: [] }];
     const deploy = await dev.request('POST', '/flows', flows, { 'Node-RED-Deployment-Type': 'full' });
     assert.ok([200, 204].includes(deploy.status), deploy.text);
-    const pushed = await runPush(['--from', dev.url, '--to', replicas[3].url, '--token', TOKEN]);
+    const refused = await runPush(['--from', dev.url, '--to', proxy.url, '--token', TOKEN]);
+    assert.equal(refused.code, 1, refused.output);
+    assert.match(refused.output, /local-file-write/);
+    assert.match(refused.output, /push refused: the readiness check found 1 error\(s\); fix them or push with --force/);
+    assert.equal(await head(), 2);
+  });
+
+  test('a replica that cannot apply a revision returns to the previous one, the rollout stops and push says why', async () => {
+    // Only shop-4 (and dev) have extra-node: shop-4 accepts the push, the other replicas cannot run it.
+    const flows = [...versionFlow(3), ...flowsV2(echo.url).slice(versionFlow(2).length), { id: 'x1', z: 'tab1', type: 'extra-node', wires: [] },
+      { id: 'file1', z: 'tab1', type: 'file', filename: '/tmp/orders.log', wires: [] }];
+    const deploy = await dev.request('POST', '/flows', flows, { 'Node-RED-Deployment-Type': 'full' });
+    assert.ok([200, 204].includes(deploy.status), deploy.text);
+    const pushed = await runPush(['--from', dev.url, '--to', replicas[3].url, '--token', TOKEN, '--force']);
     assert.equal(pushed.code, 1, pushed.output);
+    assert.match(pushed.output, /pushing despite 1 error\(s\) \(--force\)/);
     assert.match(pushed.output, /revision 3 stored/);
     assert.match(pushed.output, /rollout of revision 3 stopped: replica shop-[123]: revision 3 failed to apply: node types not installed on this replica: extra-node; the instance went back to revision 2/);
     await waitFor('every replica back on revision 2', async () => {

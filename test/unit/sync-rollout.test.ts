@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError } from '../../lib/errors';
-import { progressLines } from '../../lib/cli/push';
+import { progressLines, push, PushError } from '../../lib/cli/push';
+import { freePort } from '../harness/ports';
 import { parseRolloutOptions } from '../../lib/sync/options';
 import { ReplicaReport, rolloutStatus, RolloutFacts } from '../../lib/sync/rollout-status';
 
@@ -51,6 +52,14 @@ describe('push progress lines', () => {
     assert.deepEqual(progressLines(seen, next), ['  a: running revision 5 (done)']);
     const overlap = rolloutStatus(facts({ reports: [report('a', 5), report('b', 4, 'draining'), report('c', 5)] }));
     assert.deepEqual(progressLines(seen, overlap), ['  c: running revision 5 (done)', '  b: draining (ran revision 4)']);
+  });
+});
+
+describe('push', () => {
+  test('an unreachable development instance is named with the cause', async () => {
+    const port = await freePort();
+    await assert.rejects(push({ from: `http://127.0.0.1:${port}`, to: 'http://127.0.0.1:1' }, () => undefined),
+      (err: PushError) => err.code === 'ha_push_failed' && err.message === `cannot reach http://127.0.0.1:${port}: ECONNREFUSED`);
   });
 });
 
