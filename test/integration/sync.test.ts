@@ -395,7 +395,7 @@ describe('flow sync: dev instance -> 3 HA replicas', () => {
     await redis.stop('SIGKILL');
     const late = await NodeRed.start({ ...haOptions('shop-5'), settings: { haRollout: { drainMs: 1000, applyTimeoutMs: 3000 } } });
     replicas.push(late);
-    await late.proc.waitForLine(/HA flows: Redis not reachable within \d+ ms; no flows run until Redis is back/, 30_000);
+    await late.proc.waitForLine(/HA flows: Redis not reachable within \d+ ms; no flows run until Redis is back/, 60_000);
     assert.equal((await late.request('GET', '/ha/health/ready')).status, 503);
     await redis.restart();
     await waitFor('shop-5 ready on revision 2', async () => (await late.request('GET', '/ha/health/ready')).status === 200, 30_000);
