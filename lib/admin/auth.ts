@@ -40,11 +40,20 @@ export function requireAccess(deps: AccessDeps, level: AccessLevel): Middleware 
     if (bearerMatches(req.headers.authorization, deps.syncToken)) return next();
     if (fromNodeRed) return fromNodeRed(req, res, next);
     if (level === 'read') return next();
-    res.statusCode = 403;
-    res.setHeader('Content-Type', 'application/json');
-    res.end(JSON.stringify({
-      code: 'ha_sync_disabled',
-      message: 'Flow pushes need authorization: set NR_HA_SYNC_TOKEN (then push with --token) or configure adminAuth in settings.js',
-    }));
+    if (deps.syncToken) {
+      deny(res, 401, 'ha_unauthorized', req.headers.authorization
+        ? 'The bearer token does not match NR_HA_SYNC_TOKEN'
+        : 'This endpoint needs Authorization: Bearer <NR_HA_SYNC_TOKEN> (node-red-ha push --token)');
+      return;
+    }
+    deny(res, 403, 'ha_sync_disabled',
+      'Flow pushes need authorization: set NR_HA_SYNC_TOKEN (then push with --token) or configure adminAuth in settings.js');
   };
+}
+
+function deny(res: ServerResponse, status: number, code: string, message: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json');
+  if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+  res.end(JSON.stringify({ code, message }));
 }

@@ -36,7 +36,8 @@ describe('sync token access', () => {
   test('without adminAuth: reads open, writes need the token', () => {
     const deps = { syncToken: 'tok', adminAuth: false, needsPermission: denyAll };
     assert.equal(run(requireAccess(deps, 'read')), 'next');
-    assert.equal(run(requireAccess(deps, 'write')), 403);
+    assert.equal(run(requireAccess(deps, 'write')), 401);
+    assert.equal(run(requireAccess(deps, 'write'), 'Bearer wrong'), 401);
     assert.equal(run(requireAccess(deps, 'write'), 'Bearer tok'), 'next');
     assert.equal(run(requireAccess({ ...deps, syncToken: undefined }, 'write'), 'Bearer tok'), 403);
   });
