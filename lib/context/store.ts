@@ -31,6 +31,8 @@ export interface ContextStoreOptions {
 }
 
 export const DEFAULT_STALE_MS = 2000;
+const DEFAULT_OPEN_TIMEOUT_MS = 5000;
+const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
 /** A nested update retried this often without winning the race gives ContextConflictError. */
 const MAX_ATTEMPTS = 50;
 /** How long a replica counts as a user of the store after its last sign of life (clean bookkeeping). */
@@ -87,7 +89,7 @@ export class RedisContextStore {
 
   async open(): Promise<void> {
     const name = `nrha:${this.replica}:context`;
-    const cmd = this.cmd = connectRedis(this.options.redisUrl, name, { commandTimeout: this.options.commandTimeoutMs ?? 5000 }) as ScriptClient;
+    const cmd = this.cmd = connectRedis(this.options.redisUrl, name, { commandTimeout: this.options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS }) as ScriptClient;
     const sub = this.sub = connectRedis(this.options.redisUrl, `${name}-sub`, { autoResubscribe: false });
     for (const [label, script, keys] of [['nrhaWrite', WRITE, 3], ['nrhaLoad', LOAD, 2], ['nrhaDrop', DROP, 3],
       ['nrhaHold', HOLD, 2], ['nrhaRelease', RELEASE, 2], ['nrhaClean', CLEAN, 4]] as const) {
@@ -112,7 +114,7 @@ export class RedisContextStore {
     const hold = setInterval(() => { void this.hold(false); }, HOLDER_TTL_MS / 4);
     this.timers.push(ping, hold);
 
-    const timeoutMs = this.options.openTimeoutMs ?? 5000;
+    const timeoutMs = this.options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
     const ready = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
       this.loaded = () => { clearTimeout(timer); resolve(true); };
