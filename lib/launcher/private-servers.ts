@@ -68,6 +68,8 @@ export async function startMosquitto(binary: string, dir: string): Promise<Priva
     'allow_anonymous true',
     'persistence false',
     'max_queued_messages 100000',
+    // Run as root, mosquitto switches to its own user, which clears setpriv's parent-death signal.
+    ...(process.getuid?.() === 0 ? ['user root'] : []),
     'log_dest stderr',
     'log_type error',
     'log_type warning',
@@ -79,7 +81,10 @@ export async function startMosquitto(binary: string, dir: string): Promise<Priva
 
 /** Runs a server and resolves once its port accepts connections (log lines differ between versions). */
 function startServer(name: string, binary: string, args: string[], port: number, url: string): Promise<PrivateServer> {
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Linux: setpriv makes the kernel stop the server if the launcher dies without stopping it (kill -9).
+  const setpriv = findBinary('setpriv');
+  const command = setpriv ? [setpriv, '--pdeathsig', 'SIGTERM', '--', binary, ...args] : [binary, ...args];
+  const child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const recent: string[] = [];
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // Kept for the error message if it fails to start; drained so the pipes never fill.

@@ -225,17 +225,20 @@ describe('replicas that cannot start', () => {
 });
 
 describe('the launcher itself is killed', () => {
-  test('kill -9 of the launcher: its replicas notice and stop themselves', async () => {
+  test('kill -9 of the launcher: its replica and private Redis and Mosquitto stop too', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nrha-launcher-killed-'));
     const launcher = new Proc('killed launcher', process.execPath,
-      [CLI, 'start', FLOWS, '--replicas', '1', '--port', '0', '--user-dir', dir, '--no-private-servers'],
+      [CLI, 'start', FLOWS, '--replicas', '1', '--port', '0', '--user-dir', dir],
       { cwd: REPO_ROOT, env: cleanEnv() });
     try {
       await launcher.waitForLine(/\[launcher\] all 1 replicas ready/, 60_000);
-      const [replicaPid] = reportedPids(launcher).filter((pid) => pid !== launcher.child.pid);
-      assert.ok(alive(replicaPid));
+      assert.match(launcher.output(), /redis-server started pid/);
+      assert.match(launcher.output(), /mosquitto started pid/);
+      const pids = reportedPids(launcher).filter((pid) => pid !== launcher.child.pid);
+      assert.equal(pids.length, 3, `replica, redis-server, mosquitto: ${pids.join(', ')}`);
+      assert.ok(pids.every(alive));
       await launcher.stop('SIGKILL');
-      await pollUntil(`replica pid ${replicaPid} to exit`, () => (alive(replicaPid) ? undefined : true), 20_000);
+      await pollUntil(`pids ${pids.join(', ')} to exit`, () => (pids.some(alive) ? undefined : true), 20_000);
     } finally {
       await launcher.stop('SIGKILL');
       fs.rmSync(dir, { recursive: true, force: true });
