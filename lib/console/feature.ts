@@ -67,28 +67,26 @@ export function observabilityFeature(): HAFeature {
       RED.hooks.add(HOOK_ID, messages.handled);
 
       RED.httpAdmin.get('/ha/logs', context.access('read'), async (req: Request, res: Response) => {
-        let query;
         try {
-          query = parseLogQuery(req.query);
-        } catch (err) {
-          if (!(err instanceof LogQueryError)) throw err;
-          res.status(400).json({ code: err.code, param: err.param, message: err.message });
-          return;
-        }
-        if (redis) {
+          const query = parseLogQuery(req.query);
+          if (!redis) {
+            res.json({ source: 'local', ...await queryLogs(ring, query) });
+            return;
+          }
           try {
             res.json({ source: 'redis', ...await queryLogs(redisLogSource(redis, streamKey), query) });
-            return;
           } catch (err) {
             res.json({
               source: 'local',
               warning: `Redis unavailable (${(err as Error).message}): showing replica ${config.replica}'s recent entries only`,
               ...await queryLogs(ring, query),
             });
-            return;
           }
+        } catch (err) {
+          // An async express 4 handler must answer every error itself: a rejection would escape it.
+          if (err instanceof LogQueryError) res.status(400).json({ code: err.code, param: err.param, message: err.message });
+          else res.status(500).json({ code: 'ha_logs_failed', message: `reading logs failed: ${(err as Error).message}` });
         }
-        res.json({ source: 'local', ...await queryLogs(ring, query) });
       });
 
       RED.httpAdmin.get('/ha/metrics', context.access('read'), async (_req: Request, res: Response) => {
