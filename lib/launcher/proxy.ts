@@ -101,7 +101,7 @@ export class ReplicaProxy {
         bodySent = true;
         req.pipe(proxyReq);
       };
-      if ((socket as unknown as { connecting: boolean }).connecting) socket.once('connect', send);
+      if (socket.connecting) socket.once('connect', send);
       else send();
     });
   }
