@@ -12,6 +12,14 @@ import { startReplicas } from './logging-replicas';
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts');
 const HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> & done';
+const TOKEN = 'console-test-sync-token';
+/** adminAuth on, so /ha/status and /ha/logs need a token and the page has to ask for one. */
+const ADMIN_AUTH = {
+  adminAuth: {
+    type: 'credentials',
+    users: [{ username: 'admin', password: '$2b$08$2gLgiZ.VjqXNEHTSLYGe.OEzb027hEWcuHljLTInsLzMjq0dY7DaS', permissions: '*' }],
+  },
+};
 
 describe('the HA console page in headless Chromium', () => {
   let redis: RedisServer;
@@ -26,12 +34,13 @@ describe('the HA console page in headless Chromium', () => {
     .filter((li) => li.querySelector('.msg')!.textContent!.includes(wanted))
     .map((li) => [li.getAttribute('data-replica'), li.querySelector('.level')!.textContent, li.querySelector('.msg')!.textContent]), tag);
   const until = <T>(what: string, probe: () => Promise<T | undefined>) => pollUntil(what, probe, 15_000, 200);
+  const status = async () => (await replicas[0].request('GET', '/ha/status', undefined, { Authorization: `Bearer ${TOKEN}` })).json;
 
   before(async () => {
     assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
     redis = await RedisServer.start();
     [replicas, browser] = await Promise.all([
-      startReplicas('console', 3, redis.url),
+      startReplicas('console', 3, redis.url, { NR_HA_SYNC_TOKEN: TOKEN }, ADMIN_AUTH),
       chromium.launch({
         executablePath: CHROMIUM,
         args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -50,23 +59,30 @@ describe('the HA console page in headless Chromium', () => {
     await redis?.close();
   });
 
-  test('lists the 3 replicas, their readiness and the leader', async () => {
+  test('asks for a token when the APIs need one, then lists the 3 replicas, their readiness and the leader', async () => {
+    assert.equal((await replicas[0].request('GET', '/ha/status')).status, 401, 'adminAuth protects /ha/status');
     await page.goto(`${replicas[0].url}/ha`);
     assert.ok(page.url().endsWith('/ha/'), `redirected to the trailing slash: ${page.url()}`);
-    const status = await until('3 replicas and a leader in /ha/status', async () => {
-      const body = (await replicas[0].request('GET', '/ha/status')).json;
+    await page.waitForSelector('#auth:not([hidden])', { timeout: 15_000 });
+    assert.match(await page.textContent('#connection') ?? '', /not authorized/);
+    await page.fill('#token', TOKEN);
+    await page.click('#auth button[type=submit]');
+    const current = await until('3 replicas and a leader in /ha/status', async () => {
+      const body = await status();
       return body.replicas.length === 3 && body.leader ? body : undefined;
     });
-    assert.ok(['console-1', 'console-2', 'console-3'].includes(status.leader), status.leader);
+    assert.ok(['console-1', 'console-2', 'console-3'].includes(current.leader), current.leader);
     const rows = await until('3 rows, one marked leader, the leader in the summary', async () => {
       const got = await page.$$eval('#replicas tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
       const leaders = got.filter((r) => r[2] === 'leader').map((r) => r[0]);
-      return got.length === 3 && leaders.length === 1 && leaders[0] === status.leader && await page.textContent('#leader') === status.leader
+      return got.length === 3 && leaders.length === 1 && leaders[0] === current.leader && await page.textContent('#leader') === current.leader
         ? got : undefined;
     });
     assert.deepEqual(rows.map((r) => r[0]), ['console-1', 'console-2', 'console-3']);
     for (const row of rows) assert.equal(row[1], 'ready');
     assert.equal(await page.textContent('#instance'), 'console');
+    assert.equal(await page.isHidden('#auth'), true, 'the token form is gone');
+    await until('the page to report live updates', async () => (await page.textContent('#connection') === 'live' ? true : undefined));
   });
 
   test('combined logs of every replica; selecting a replica filters the list', async () => {

@@ -26,8 +26,10 @@ export const LOGGING_FLOW = [
   { id: 'out-burst', z: 'tab1', type: 'http response', wires: [] },
 ];
 
-/** Starts `count` replicas of one instance sharing `redisUrl` (none: each on its own). */
-export async function startReplicas(instance: string, count: number, redisUrl?: string, env: Record<string, string> = {}): Promise<NodeRed[]> {
+/** Starts `count` replicas of one instance sharing `redisUrl` (none: each on its own), with extra env and settings. */
+export async function startReplicas(
+  instance: string, count: number, redisUrl?: string, env: Record<string, string> = {}, settings: Record<string, unknown> = {},
+): Promise<NodeRed[]> {
   return Promise.all(Array.from({ length: count }, (_, i) => NodeRed.start({
     name: `${instance}-${i + 1}`,
     flows: LOGGING_FLOW,
@@ -38,6 +40,7 @@ export async function startReplicas(instance: string, count: number, redisUrl?: 
       ...(redisUrl ? { NR_HA_REDIS_URL: redisUrl } : {}),
       ...env,
     },
+    settings,
     waitFor: /Started flows/,
   })));
 }

@@ -41,10 +41,14 @@
     return res.json();
   }
 
-  function showConnection(error) {
+  // The last outcome of each kind of request; the page says "live" only when both succeed.
+  const failures = { status: null, logs: null };
+  function report(source, error) {
+    failures[source] = error || null;
+    const shown = failures.status || failures.logs;
     const node = $('connection');
-    node.textContent = error ? error.message : 'live';
-    node.className = error ? 'error' : 'ok';
+    node.textContent = shown ? shown.message : 'live';
+    node.className = shown ? 'error' : 'ok';
   }
 
   function ago(iso) {
@@ -143,14 +147,15 @@
       showSource(page);
       append(page.entries);
       $('logs').scrollTop = $('logs').scrollHeight;
-      showConnection();
+      report('logs');
     } catch (err) {
-      showConnection(err);
+      report('logs', err);
     }
   }
 
+  /** Fetches what came after the cursor; false when there is nothing to poll from yet. */
   async function pollLogs() {
-    if (!$('follow').checked || state.cursor === null) return;
+    if (!$('follow').checked || state.cursor === null) return false;
     const generation = state.generation;
     const params = filterParams();
     params.set('after', state.cursor);
@@ -161,6 +166,7 @@
     showSource(page);
     append(page.entries);
     if (page.more) await pollLogs();
+    return true;
   }
 
   async function loadOlder() {
@@ -176,17 +182,17 @@
       $('older').disabled = !page.older;
       $('logs').prepend(...page.entries.map(line));
     } catch (err) {
-      showConnection(err);
+      report('logs', err);
     }
   }
 
-  function every(ms, task) {
+  /** Runs `task` now and `ms` after each run ends; a task that returns false did not reach the server. */
+  function every(ms, source, task) {
     const run = async () => {
       try {
-        await task();
-        showConnection();
+        if (await task() !== false) report(source);
       } catch (err) {
-        showConnection(err);
+        report(source, err);
       }
       setTimeout(run, ms);
     };
@@ -209,6 +215,6 @@
     reloadLogs();
   });
 
-  every(STATUS_EVERY_MS, async () => renderStatus(await api('status')));
-  reloadLogs().then(() => every(LOGS_EVERY_MS, pollLogs));
+  every(STATUS_EVERY_MS, 'status', async () => renderStatus(await api('status')));
+  reloadLogs().then(() => every(LOGS_EVERY_MS, 'logs', pollLogs));
 }());
