@@ -13,10 +13,14 @@ import { closeAll, count, ensureTemplate, loadAverage, median, runAlone, startPl
 const QUICK = process.env.BENCH_QUICK === '1';
 /** Messages per burst. */
 const BURST = QUICK ? 2000 : 5000;
-const BURST_RUNS = QUICK ? 1 : 3;
+const BURST_RUNS = QUICK ? 1 : 2;
+/** Messages in the warm-up burst of each configuration. */
+const WARMUP = 1000;
 /** Sequential calls per round-trip measurement. */
 const CALLS = QUICK ? 200 : 1000;
-const CALL_RUNS = QUICK ? 1 : 2;
+/** A run of calls also stops after this long (Nagle-bound round trips take ~90 ms each). */
+const CALL_SECONDS = QUICK ? 5 : 10;
+const CALL_RUNS = 1;
 /** A burst is over when every message arrived or nothing arrived for this long. */
 const QUIET_MS = 1500;
 const TEAM = 'bench';
@@ -83,7 +87,7 @@ function senderFlow(targets: string[]) {
       func: [
         NOW,
         'const to = Number(msg.req.query.to);',
-        'flow.set("lat", []); flow.set("left", Number(msg.req.query.n)); flow.set("to", to); flow.set("t0", now());',
+        'flow.set("lat", []); flow.set("left", Number(msg.req.query.n)); flow.set("to", to); flow.set("until", now() + Number(msg.req.query.ms)); flow.set("t0", now());',
         `const out = new Array(${targets.length}).fill(null); out[to] = { payload: 1 }; return out;`,
       ].join('\n') },
     ...targets.map((project, i) => ({ id: calls[i], z: 's', type: 'project link call', name: '', project, topic: 'rt', timeout: '10', wires: [['s-record']] })),
@@ -91,7 +95,7 @@ function senderFlow(targets: string[]) {
       func: [
         NOW,
         'flow.get("lat").push(now() - flow.get("t0"));',
-        'const left = flow.get("left") - 1; flow.set("left", left);',
+        'const left = now() > flow.get("until") ? 0 : flow.get("left") - 1; flow.set("left", left);',
         'if (left <= 0) return null;',
         'flow.set("t0", now());',
         `const out = new Array(${targets.length}).fill(null); out[flow.get("to")] = { payload: 1 }; return out;`,
@@ -164,14 +168,14 @@ client.on('connect', () => client.subscribe('$share/bare/bare/rt', { qos: 2 }, (
 `);
 
 /** `n` sequential requests to bare/rt; prints the latencies (ms) as `LAT <json>`. */
-const bareRequester = (url: string, n: number) => bareProc('bare-req', `
+const bareRequester = (url: string, n: number, ms: number) => bareProc('bare-req', `
 const client = mqtt.connect(${JSON.stringify(url)}, { protocolVersion: 5 });
-const lat = []; let t0 = 0, id = 0;
+const lat = []; const until = performance.now() + ${ms}; let t0 = 0, id = 0;
 const send = () => { t0 = performance.now(); client.publish('bare/rt', JSON.stringify({ payload: 1 }), { qos: 2, properties: { responseTopic: 'bare/res/1', correlationData: Buffer.from(String(++id)) } }); };
 client.on('message', (topic, payload, packet) => {
   if (String(packet.properties.correlationData) !== String(id)) return;
   lat.push(performance.now() - t0);
-  if (lat.length < ${n}) return send();
+  if (lat.length < ${n} && performance.now() < until) return send();
   console.log('LAT ' + JSON.stringify(lat)); client.end(false, () => process.exit(0));
 });
 client.on('connect', () => client.subscribe('bare/res/1', { qos: 2 }, send));
@@ -198,9 +202,9 @@ function nodeRedReceiver(replicas: NodeRed[]): Receiver {
 interface BurstResult { delivered: number; sent: number; msgsPerSec: number }
 
 /** Starts a burst with `send` (resolving to its start time) and waits until it is all in or stalled. */
-async function burst(receiver: Receiver, send: () => Promise<number>): Promise<BurstResult> {
+async function burst(receiver: Receiver, send: (n: number) => Promise<number>, n = BURST): Promise<BurstResult> {
   const before = await receiver.read();
-  const startedAt = await send();
+  const startedAt = await send(n);
   let last = before;
   let changedAt = Date.now();
   for (;;) {
@@ -208,25 +212,25 @@ async function burst(receiver: Receiver, send: () => Promise<number>): Promise<B
     const now = await receiver.read();
     if (now.count !== last.count) changedAt = Date.now();
     last = now;
-    if (now.count - before.count >= BURST || Date.now() - changedAt > QUIET_MS) break;
+    if (now.count - before.count >= n || Date.now() - changedAt > QUIET_MS) break;
   }
   const delivered = last.count - before.count;
   const seconds = delivered ? (last.lastAt - startedAt) / 1000 : NaN;
-  return { delivered, sent: BURST, msgsPerSec: delivered / Math.max(seconds, 0.001) };
+  return { delivered, sent: n, msgsPerSec: delivered / Math.max(seconds, 0.001) };
 }
 
 /** A burst from a Node-RED sender: POST /burst; its start is when the request left. */
-const nodeRedSend = (sender: NodeRed, to: number) => async () => {
+const nodeRedSend = (sender: NodeRed, to: number) => async (n: number) => {
   const startedAt = Date.now();
-  const res = await sender.request('POST', `/burst?to=${to}&n=${BURST}`);
+  const res = await sender.request('POST', `/burst?to=${to}&n=${n}`);
   if (res.status !== 200) throw new Error(`burst request failed: ${res.status} ${res.text}`);
   return startedAt;
 };
 
 async function nodeRedCalls(sender: NodeRed, to: number): Promise<number[]> {
-  const res = await sender.request('POST', `/calls?to=${to}&n=${CALLS}`);
+  const res = await sender.request('POST', `/calls?to=${to}&n=${CALLS}&ms=${CALL_SECONDS * 1000}`);
   if (res.status !== 200) throw new Error(`calls request failed: ${res.status} ${res.text}`);
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + CALL_SECONDS * 1000 + 30_000;
   for (;;) {
     const state = (await sender.request('GET', '/calls')).json as { left: number; lat: number[] };
     if (state.left <= 0) return state.lat;
@@ -236,8 +240,8 @@ async function nodeRedCalls(sender: NodeRed, to: number): Promise<number[]> {
 }
 
 async function bareCalls(url: string): Promise<number[]> {
-  const requester = bareRequester(url, CALLS);
-  const line = await requester.waitForLine(/^LAT /, 120_000);
+  const requester = bareRequester(url, CALLS, CALL_SECONDS * 1000);
+  const line = await requester.waitForLine(/^LAT /, CALL_SECONDS * 1000 + 30_000);
   return JSON.parse(line.slice(4)) as number[];
 }
 
@@ -294,8 +298,8 @@ export async function linkBench(): Promise<BenchSection[]> {
         return { count: Number(c), lastAt: Number(at) };
       },
     });
-    const bareSend = (broker: MosquittoServer) => async () => {
-      const publisher = barePublisher(broker.url, brokerTopic, BURST);
+    const bareSend = (broker: MosquittoServer) => async (n: number) => {
+      const publisher = barePublisher(broker.url, brokerTopic, n);
       close(publisher);
       const line = await publisher.waitForLine(/^START /, 15_000);
       return Number(line.split(' ')[1]);
@@ -322,7 +326,7 @@ export async function linkBench(): Promise<BenchSection[]> {
     // Warm-up: proves every path works (subscriptions made) and warms the JIT.
     for (const c of throughput) {
       // A client may still be connecting (FlowFuse's retries after 3-7 s): a few tries, then give up.
-      for (let attempt = 1; (await burst(c.receiver, c.send)).delivered === 0; attempt++) {
+      for (let attempt = 1; (await burst(c.receiver, c.send, WARMUP)).delivered === 0; attempt++) {
         if (attempt === 4) throw new Error(`${c.label} (${c.broker} broker): nothing arrived in ${attempt} warm-up bursts`);
       }
     }
@@ -375,7 +379,7 @@ export async function linkBench(): Promise<BenchSection[]> {
       notes: throughputNotes,
     }, {
       title: 'Project link call round trip: ours vs FlowFuse vs bare mqtt.js',
-      method: `${count(CALLS)} sequential \`project link call\`s (x ${CALL_RUNS} runs) from a sender Node-RED to a responder flow ` +
+      method: `Up to ${count(CALLS)} sequential \`project link call\`s or ${CALL_SECONDS} s, whichever ends first (x ${CALL_RUNS} runs), from a sender Node-RED to a responder flow ` +
         `(\`project link in\` -> \`project link out\` in return mode), QoS 2 both ways, on the stock-limits Mosquitto; latency measured inside the ` +
         `caller's flow with process.hrtime from before the call node to its output. Bare: mqtt.js request/response (response topic and ` +
         `correlation data) between two processes. ${where}`,
