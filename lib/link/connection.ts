@@ -1,0 +1,353 @@
+/**
+ * The one MQTT v5 connection a runtime's link nodes share. Nodes take a reference when they start
+ * and give it back when they close; the last one out flushes the outbound queue and disconnects.
+ *
+ * HA on: no client id of its own (the broker assigns one), clean start, so a replica never takes
+ * over another's session. HA off: a stable client id; the first connect starts clean (no leftover
+ * subscriptions from an earlier run), reconnects resume the session so a network blip loses nothing.
+ */
+import crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import mqtt, { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
+import { OutboundOptions, OutboundQueue } from './outbound';
+import { filterMatches } from './topics';
+import { linkMetrics } from './metrics';
+import { drainBeforeStop } from './shutdown';
+
+export type LinkState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'error';
+
+export interface LinkConnectionOptions {
+  /** Broker URL (mqtt://, mqtts://, ws://, wss://). */
+  url: string;
+  /** Broker user name. @default undefined */
+  username?: string;
+  /** Broker password; never logged. @default undefined */
+  password?: string;
+  /** HA mode: broker-assigned client id and clean start. */
+  ha: boolean;
+  /** Client id when HA is off. */
+  clientId: string;
+  /** Outbound queue limits. */
+  queue: OutboundOptions;
+  /** Session kept by the broker across a reconnect when HA is off, in seconds. @default 300 */
+  sessionExpirySeconds?: number;
+  /** User properties stamped on every publish (FlowFuse reads `_projectID`). */
+  userProperties: Record<string, string>;
+}
+
+/** What a subscriber gets for each message. */
+export interface Delivery {
+  topic: string;
+  payload: Buffer;
+  packet: IPublishPacket;
+}
+
+export interface DeliveryHandler {
+  /** Returns false when the message is not for this handler (e.g. a reply to another call node). */
+  deliver(delivery: Delivery): boolean | void | Promise<unknown>;
+  /** Told about a message no handler of the subscription claimed. */
+  unclaimed?(delivery: Delivery): void;
+}
+
+interface Subscription {
+  filter: string;
+  id: number;
+  handlers: Set<DeliveryHandler>;
+  /** Settles once the broker confirmed the subscription (or refused it). */
+  ready: Promise<void>;
+  /** Set while the last handler's unsubscribe is in progress. */
+  leaving?: Promise<void>;
+  /** Replies to this replica's own calls: kept through a shutdown drain so calls in progress complete. */
+  replies: boolean;
+}
+
+/** After the broker confirms an unsubscribe it may still send what it had queued for us: wait for this much quiet. */
+const DRAIN_QUIET_MS = 500;
+/** Messages handed to the flow and not yet taken by its first node, beyond which we stop reading. */
+const INBOUND_WINDOW = 32;
+/** Longest a close waits for inbound messages or outbound acknowledgements. */
+export const DRAIN_MAX_MS = 10_000;
+
+export class LinkConnection extends EventEmitter {
+  state: LinkState = 'connecting';
+  /** Why the state is `error`, for node status. */
+  detail = '';
+  /** The reply level this runtime's call nodes listen on: unique per replica in HA mode. */
+  readonly responseLevel: string;
+  readonly outbound: OutboundQueue;
+  private readonly client: MqttClient;
+  private readonly subs = new Map<string, Subscription>();
+  private readonly byId = new Map<number, Subscription>();
+  private nextId = 1;
+  private inboundInFlight = 0;
+  private readonly heldAcks: Array<() => void> = [];
+  private lastInboundAt = 0;
+  private refs = 0;
+  private closing?: Promise<void>;
+  private readonly stopDrain: () => void;
+
+  constructor(readonly options: LinkConnectionOptions, private readonly log: { warn(m: string): void; info(m: string): void }) {
+    super();
+    this.setMaxListeners(0);
+    this.responseLevel = options.ha ? `res-${crypto.randomBytes(4).toString('hex')}` : 'res';
+    this.outbound = new OutboundQueue({
+      publish: (topic, payload, properties, callback) => {
+        this.client.publish(topic, payload, { qos: 2, properties: properties as never }, (err) => callback(err as never));
+      },
+    }, options.queue, {
+      depth: (messages, bytes) => {
+        linkMetrics.queueDepth.set(messages);
+        linkMetrics.queueBytes.set(bytes);
+        this.emit('depth', messages);
+      },
+      retry: (reason) => linkMetrics.retries.inc({ reason }),
+      failure: (reason) => linkMetrics.failures.inc({ reason }),
+    });
+
+    const clientOptions: IClientOptions = {
+      protocolVersion: 5,
+      clientId: options.ha ? '' : options.clientId,
+      clean: true,
+      username: options.username,
+      password: options.password,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      keepalive: 45,
+      resubscribe: true,
+      // No Receive Maximum of our own: Mosquitto 2.0 counts QoS 2 messages as done at PUBREC and
+      // overruns it, and mqtt.js drops the connection when that happens. The broker's own in-flight
+      // limit and our delayed acknowledgements bound what we hold.
+      properties: options.ha ? {} : { sessionExpiryInterval: options.sessionExpirySeconds ?? 300 },
+    };
+    this.client = mqtt.connect(options.url, clientOptions);
+    this.stopDrain = drainBeforeStop(() => this.drainForShutdown());
+    // Delaying the acknowledgement until the flow took the message bounds what a busy replica
+    // holds: the broker keeps the rest (and, for shared subscriptions, gives it to other replicas).
+    this.client.handleMessage = (packet, callback) => this.dispatch(packet, callback);
+    this.client.on('connect', (connack) => {
+      if (!options.ha) this.client.options.clean = false;
+      this.setState('connected');
+      this.outbound.setConnected(true, connack.properties?.receiveMaximum);
+    });
+    this.client.on('reconnect', () => this.setState('reconnecting'));
+    this.client.on('close', () => {
+      this.outbound.setConnected(false);
+      if (this.state !== 'error') this.setState('disconnected');
+    });
+    this.client.on('offline', () => this.outbound.setConnected(false));
+    this.client.on('error', (err) => {
+      this.setState('error', err.message);
+      this.log.warn(`Project link connection error: ${err.message}`);
+    });
+  }
+
+  /**
+   * Before the runtime stops its flows: unsubscribe every link in (shared ones included), take
+   * what the broker already sent, let the flow pass it on, and flush the outbound queue.
+   */
+  async drainForShutdown(): Promise<void> {
+    const incoming = [...this.subs.values()].filter((s) => !s.replies);
+    await Promise.all(incoming.flatMap((s) => [...s.handlers].map((h) => this.unsubscribe(s.filter, h))));
+    await this.inboundQuiet(DRAIN_QUIET_MS, DRAIN_MAX_MS);
+    await this.outbound.whenIdle(DRAIN_MAX_MS);
+  }
+
+  /** Takes a reference; the connection stays open while any is held. */
+  acquire(): this {
+    this.refs++;
+    return this;
+  }
+
+  /** Gives a reference back; the last one flushes outbound messages (bounded) and disconnects. */
+  async release(): Promise<void> {
+    this.refs--;
+    if (this.refs > 0) return;
+    await this.close();
+  }
+
+  get open(): boolean {
+    return !this.closing;
+  }
+
+  /** Registers `handler` for `filter`; the broker subscription is made for the first handler. */
+  async subscribe(filter: string, handler: DeliveryHandler, replies = false): Promise<void> {
+    let sub = this.subs.get(filter);
+    if (sub?.leaving) {
+      await sub.leaving;
+      sub = this.subs.get(filter);
+    }
+    if (sub) {
+      sub.handlers.add(handler);
+      return sub.ready;
+    }
+    const id = this.nextId++;
+    const ready = new Promise<void>((resolve, reject) => {
+      this.client.subscribe(filter, { qos: 2, properties: { subscriptionIdentifier: id } }, (err, granted) => {
+        const refused = granted?.find((g) => g.qos >= 0x80);
+        if (err || refused) {
+          this.remove(filter);
+          reject(err ?? new Error(`broker refused the subscription to ${filter} (reason ${refused?.qos})`));
+        } else {
+          this.log.info(`Project link subscribed to ${filter}`);
+          resolve();
+        }
+      });
+    });
+    ready.catch(() => undefined);
+    sub = { filter, id, handlers: new Set([handler]), ready, replies };
+    this.subs.set(filter, sub);
+    this.byId.set(id, sub);
+    return ready;
+  }
+
+  /**
+   * Removes `handler`. For the last one: unsubscribe at the broker, keep taking what it already
+   * sent or queued for us until it goes quiet, then forget the subscription. Nothing received is lost.
+   */
+  async unsubscribe(filter: string, handler: DeliveryHandler): Promise<void> {
+    const sub = this.subs.get(filter);
+    if (!sub || !sub.handlers.has(handler)) return;
+    if (sub.handlers.size > 1) {
+      sub.handlers.delete(handler);
+      return;
+    }
+    if (sub.leaving) return sub.leaving;
+    sub.leaving = (async () => {
+      await sub.ready.catch(() => undefined);
+      if (this.client.connected) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, DRAIN_MAX_MS);
+          this.client.unsubscribe(filter, () => { clearTimeout(timer); resolve(); });
+        });
+        await this.inboundQuiet(DRAIN_QUIET_MS, DRAIN_MAX_MS);
+      } else {
+        // Not connected: tell mqtt.js not to resubscribe on reconnect.
+        this.client.unsubscribe(filter);
+      }
+      this.remove(filter);
+    })();
+    await sub.leaving;
+  }
+
+  /** True while some subscription is being wound down (its node is still draining). */
+  get draining(): boolean {
+    for (const sub of this.subs.values()) if (sub.leaving) return true;
+    return false;
+  }
+
+  /** Queues a publish (flow controlled); resolves when the broker acknowledged it. */
+  publish(topic: string, payload: Buffer, properties: Record<string, unknown> = {}): Promise<void> {
+    const userProperties = { ...this.options.userProperties, ...(properties.userProperties as object | undefined), _publishTime: String(Date.now()) };
+    return this.outbound.send(topic, payload, { contentType: 'application/json', ...properties, userProperties })
+      .then(() => { linkMetrics.sent.inc(); });
+  }
+
+  /** Resolves when no message has arrived for `quietMs` and none is being handled, or after `maxMs`. */
+  async inboundQuiet(quietMs: number, maxMs: number): Promise<void> {
+    const until = Date.now() + maxMs;
+    while (Date.now() < until) {
+      // Timers run before the event loop polls sockets: after a stall, bytes the broker sent may be
+      // waiting unread. Let one poll phase pass before trusting the quiet.
+      await new Promise((resolve) => setImmediate(resolve));
+      const idleFor = Date.now() - this.lastInboundAt;
+      if (this.inboundInFlight === 0 && idleFor >= quietMs) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(10, quietMs - idleFor)));
+    }
+  }
+
+  private dispatch(packet: IPublishPacket, callback: (err?: Error) => void): void {
+    this.inboundInFlight++;
+    this.lastInboundAt = Date.now();
+    linkMetrics.received.inc();
+    // mqtt.js reads the next packet only after this callback: holding it back once too many
+    // messages are in the flow bounds what a busy replica takes, and the broker keeps the rest
+    // (for shared subscriptions it gives them to other replicas).
+    if (this.inboundInFlight <= INBOUND_WINDOW) callback();
+    else this.heldAcks.push(callback);
+    const finish = () => {
+      // One turn of the event loop: the flow's first hop has run.
+      setImmediate(() => {
+        this.inboundInFlight--;
+        this.lastInboundAt = Date.now();
+        this.heldAcks.shift()?.();
+      });
+    };
+    let pending: Array<Promise<unknown>> = [];
+    try {
+      pending = this.route(packet);
+    } catch (err) {
+      this.log.warn(`Project link could not handle a message on ${packet.topic}: ${(err as Error).message}`);
+    }
+    if (pending.length) Promise.allSettled(pending).then(finish);
+    else finish();
+  }
+
+  private route(packet: IPublishPacket): Array<Promise<unknown>> {
+    const topic = packet.topic.toString();
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const delivery: Delivery = { topic, payload, packet };
+    const ids = packet.properties?.subscriptionIdentifier;
+    const matched = ids === undefined
+      ? [...this.subs.values()].filter((s) => filterMatches(s.filter, topic))
+      : (Array.isArray(ids) ? ids : [ids]).map((id) => this.byId.get(id)).filter((s): s is Subscription => Boolean(s));
+    const pending: Array<Promise<unknown>> = [];
+    for (const sub of matched) {
+      let claimed = false;
+      for (const handler of sub.handlers) {
+        try {
+          const result = handler.deliver(delivery);
+          if (result instanceof Promise) {
+            claimed = true;
+            pending.push(result.catch((err: Error) => this.log.warn(`Project link handler failed: ${err.message}`)));
+          } else if (result !== false) {
+            claimed = true;
+          }
+        } catch (err) {
+          claimed = true;
+          this.log.warn(`Project link handler failed on ${topic}: ${(err as Error).message}`);
+        }
+      }
+      if (!claimed) [...sub.handlers].find((h) => h.unclaimed)?.unclaimed?.(delivery);
+    }
+    return pending;
+  }
+
+  private remove(filter: string): void {
+    const sub = this.subs.get(filter);
+    if (!sub) return;
+    this.subs.delete(filter);
+    this.byId.delete(sub.id);
+  }
+
+  private setState(state: LinkState, detail = ''): void {
+    if (this.closing && state !== 'disconnected') return;
+    this.state = state;
+    this.detail = detail;
+    linkMetrics.connected.set(state === 'connected' ? 1 : 0);
+    this.emit('state', state, detail);
+  }
+
+  private close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stopDrain();
+      await this.outbound.whenIdle(DRAIN_MAX_MS);
+      this.outbound.close('project link connection closed before the broker acknowledged the message');
+      await new Promise<void>((resolve) => this.client.end(false, {}, () => resolve()));
+      this.state = 'disconnected';
+      this.emit('state', 'disconnected', '');
+      if (current === this) current = undefined;
+    })();
+    return this.closing;
+  }
+}
+
+let current: LinkConnection | undefined;
+
+/**
+ * The runtime's shared connection, made on first use. A connection that is closing is not reused:
+ * a redeploy that stops every link node and starts new ones gets a fresh one.
+ */
+export function acquireConnection(options: LinkConnectionOptions, log: { warn(m: string): void; info(m: string): void }): LinkConnection {
+  if (!current || !current.open) current = new LinkConnection(options, log);
+  return current.acquire();
+}
