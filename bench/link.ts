@@ -351,7 +351,10 @@ export async function linkBench(): Promise<BenchSection[]> {
     const offNoLimits = rate(OURS[0].label, 'no limits');
     const throughputNotes = [
       `Like for like (HA off both ends, the broker without limits, where FlowFuse drops nothing): ours vs FlowFuse ${target(offNoLimits / rate(FF, 'no limits'), 1.5)}; ` +
-      `ours vs bare mqtt.js ${target(offNoLimits / rate(BARE, 'no limits'), 0.7)}.`,
+      `ours vs bare mqtt.js ${target(offNoLimits / rate(BARE, 'no limits'), 0.7)}.` +
+      (rate(BARE, 'no limits') < 1.5 * rate(FF, 'no limits')
+        ? ` The 1.5x target is above the ceiling here: bare mqtt.js itself moves only ${ratio(rate(BARE, 'no limits'), rate(FF, 'no limits'))} of FlowFuse's rate when FlowFuse drops nothing; the broker and the receiving process bound all three.`
+        : ''),
       `Stock broker: ours HA off vs FlowFuse ${ratio(offStock, rate(FF, 'stock'))} (FlowFuse delivered ${ffStockDelivered.join(', ')} of ${count(BURST)}: ` +
       `the broker refuses publishes beyond its Receive Maximum with "Quota exceeded" and FlowFuse's node drops them); ` +
       `vs bare mqtt.js: ${OURS.map((o) => `${o.label.replace(/^ours, receiver /, '')} ${ratio(rate(o.label, 'stock'), rate(BARE, 'stock'))}`).join(', ')}.`,
