@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import mqtt, { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import { OutboundOptions, OutboundQueue } from './outbound';
 import { filterMatches } from './topics';
+import { redactUrl } from '../config';
 import { linkMetrics } from './metrics';
 import { drainBeforeStop } from './shutdown';
 
@@ -85,6 +86,7 @@ export class LinkConnection extends EventEmitter {
   private refs = 0;
   private closing?: Promise<void>;
   private readonly stopDrain: () => void;
+  private errorLogged = false;
 
   constructor(readonly options: LinkConnectionOptions, private readonly log: { warn(m: string): void; info(m: string): void }) {
     super();
@@ -126,6 +128,8 @@ export class LinkConnection extends EventEmitter {
     this.client.handleMessage = (packet, callback) => this.dispatch(packet, callback);
     this.client.on('connect', (connack) => {
       if (!options.ha) this.client.options.clean = false;
+      this.log.info(`Project link connected to ${redactUrl(options.url)}`);
+      this.errorLogged = false;
       this.setState('connected');
       this.outbound.setConnected(true, connack.properties?.receiveMaximum);
     });
@@ -136,8 +140,10 @@ export class LinkConnection extends EventEmitter {
     });
     this.client.on('offline', () => this.outbound.setConnected(false));
     this.client.on('error', (err) => {
+      // mqtt.js reports every failed reconnect attempt: one line per outage is enough.
+      if (!this.errorLogged) this.log.warn(`Project link connection error: ${err.message}`);
+      this.errorLogged = true;
       this.setState('error', err.message);
-      this.log.warn(`Project link connection error: ${err.message}`);
     });
   }
 
@@ -182,7 +188,9 @@ export class LinkConnection extends EventEmitter {
     }
     const id = this.nextId++;
     const ready = new Promise<void>((resolve, reject) => {
-      this.client.subscribe(filter, { qos: 2, properties: { subscriptionIdentifier: id } }, (err, granted) => {
+      // QoS 1 towards us: a message is ours as soon as it arrives (QoS 2 would hold it until PUBREL,
+      // and a broker restart in between loses it); the sender's QoS 2 still keeps it unique in the broker.
+      this.client.subscribe(filter, { qos: 1, properties: { subscriptionIdentifier: id } }, (err, granted) => {
         const refused = granted?.find((g) => g.qos >= 0x80);
         if (err || refused) {
           this.remove(filter);

@@ -11,7 +11,10 @@ import { ReasonCodes } from 'mqtt';
 import { LinkClosedError, LinkDeadlineError, LinkPublishRefusedError, LinkQueueFullError } from './errors';
 
 export interface OutboundOptions {
-  /** Most messages held (waiting plus unacknowledged); beyond it a send fails at once. @default 10000 */
+  /**
+   * Most messages held (waiting plus unacknowledged); beyond it a send fails at once. Large enough
+   * for a function node's burst of 50,000 (Node-RED has no back-pressure between nodes). @default 100000
+   */
   maxMessages: number;
   /** Most payload bytes held; beyond it a send fails at once. @default 67108864 (64 MiB) */
   maxBytes: number;
@@ -26,7 +29,7 @@ export interface OutboundOptions {
 }
 
 export const DEFAULT_OUTBOUND: OutboundOptions = {
-  maxMessages: 10_000,
+  maxMessages: 100_000,
   maxBytes: 64 * 1024 * 1024,
   deadlineMs: 60_000,
   window: 100,

@@ -10,7 +10,7 @@ import { DEFAULT_OUTBOUND, OutboundOptions } from './outbound';
 
 /** The settings.js `haLink` block. */
 export interface LinkSettingsBlock {
-  /** Most messages waiting for the broker per runtime. Env `NR_HA_LINK_QUEUE_MESSAGES`. @default 10000 */
+  /** Most messages waiting for the broker per runtime. Env `NR_HA_LINK_QUEUE_MESSAGES`. @default 100000 */
   queueMessages?: number | string;
   /** Most payload bytes waiting for the broker per runtime. Env `NR_HA_LINK_QUEUE_BYTES`. @default 67108864 */
   queueBytes?: number | string;
