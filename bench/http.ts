@@ -6,7 +6,7 @@ import { MosquittoServer } from '../test/harness/mosquitto';
 import { NodeRed } from '../test/harness/node-red';
 import { RedisServer } from '../test/harness/redis';
 import { BenchSection, machine, ratio } from './lib/report';
-import { closeAll, count, cpuMs, ensureTemplate, Launcher, loadAverage, median, runAlone, startPlainNodeRed } from './lib/setup';
+import { closeAll, count, cpuMs, EDITOR_OFF, ensureTemplate, Launcher, loadAverage, median, runAlone, startPlainNodeRed } from './lib/setup';
 import { requireWrk, wrk, WrkResult } from './lib/wrk';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -88,7 +88,7 @@ export async function httpBench(): Promise<BenchSection[]> {
   const haEnv = { NR_HA_REDIS_URL: redis.url, NR_HA_MQTT_URL: mosquitto.url };
   const opened: Array<{ close(): Promise<void> } | undefined> = [redis, mosquitto];
   try {
-    const plain: NodeRed[] = await Promise.all([0, 1].map((i) => startPlainNodeRed({ name: `plain-${i}`, flows: FLOW, waitFor: /Started flows/ })));
+    const plain: NodeRed[] = await Promise.all([0, 1].map((i) => startPlainNodeRed({ name: `plain-${i}`, flows: FLOW, settings: EDITOR_OFF, waitFor: /Started flows/ })));
     const iterations = await calibrate(plain[0]);
     const path = `/work?n=${iterations}`;
     opened.push(...plain);
@@ -135,7 +135,7 @@ export async function httpBench(): Promise<BenchSection[]> {
       method: `GET /work on an http in -> function -> http response flow whose function runs a loop of ${count(iterations)} iterations ` +
         `(calibrated at the start to add ${WORK_MS} ms of Node-RED CPU time per request). wrk, 1 thread, ${CONNECTIONS} keep-alive connections, ` +
         `${ROUNDS} x ${SECONDS} s per configuration after a ${WARMUP_SECONDS} s warm-up, configurations taking turns; median of the runs. ` +
-        `Replicas use a private Redis and Mosquitto. CPU columns: process CPU time (/proc) divided by requests served. ` +
+        `Plain Node-RED runs with the editor off, as withHA sets it in HA mode. Replicas use a private Redis and Mosquitto. CPU columns: process CPU time (/proc) divided by requests served. ` +
         `Machine: ${machine()}; load average at the end ${loadAverage()}.`,
       headers: ['configuration', 'requests/s', 'p50 ms', 'p99 ms', 'vs plain', 'Node-RED CPU ms/req', 'proxy CPU ms/req', 'errors'],
       rows,

@@ -22,6 +22,12 @@ export function ensureTemplate(): void {
   process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
 }
 
+/**
+ * Settings that make plain Node-RED serve HTTP like an HA replica: withHA turns the editor off in HA
+ * mode, and with it on every request to an http-in route first passes the editor's middleware.
+ */
+export const EDITOR_OFF = { disableEditor: true };
+
 /** Plain Node-RED: a user dir without node-red-ha and unwrapped settings (the baseline). */
 export function startPlainNodeRed(options: NodeRedOptions): Promise<NodeRed> {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nrha-bench-plain-'));
