@@ -10,8 +10,15 @@ import { membership } from '../lib/membership/heartbeat';
 import { singletonTypes } from '../lib/singleton/feature';
 import { processState } from '../lib/runtime/state';
 import { connectRedis } from '../lib/redis/connection';
+import { drainBeforeStop } from '../lib/runtime/shutdown';
 import { ReplicaRuntime } from '../lib/runtime/replica';
 import type { FeatureContext, HAFeature, NodeRedApi } from '../lib/runtime/feature';
+
+/**
+ * How long a replica keeps serving after SIGTERM with readiness already down: two probe periods of
+ * `node-red-ha start` (500 ms). In Kubernetes the preStop sleep covers endpoint removal as well.
+ */
+const STOP_GRACE_MS = 1000;
 
 /** Started in this order, stopped in reverse. */
 const FEATURES: HAFeature[] = [observabilityFeature(), healthRoutes, flowSync, sharedContext, leaderElection, membership, singletonTypes];
@@ -64,8 +71,8 @@ function start(RED: NodeRedApi): void {
     .then(() => feature.start(ctx))
     .catch((err: Error) => RED.log.error(`HA ${feature.name} failed to start: ${err.message}`)));
 
-  // Node-RED stops its flows on these signals and then exits. Readiness drops first so no new
-  // work is routed here; features stop in reverse order while the flows drain.
+  // Node-RED stops its flows on these signals and then exits; features stop in reverse order
+  // while the flows drain.
   const stop = async () => {
     replica.facts.stopping = true;
     await Promise.all(started);
@@ -76,6 +83,16 @@ function start(RED: NodeRedApi): void {
     redis?.disconnect();
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => { void stop(); });
+
+  if (config.enabled) {
+    // Readiness drops at the signal and the flows keep serving for a while, so a load balancer
+    // that probes /ha/health/ready sees it before Node-RED removes the HTTP routes. Registered
+    // after the stop handlers above so they, like Node-RED's, wait for it.
+    drainBeforeStop(async () => {
+      replica.facts.stopping = true;
+      await new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS));
+    });
+  }
 }
 
 /**

@@ -13,7 +13,7 @@ import { OutboundOptions, OutboundQueue } from './outbound';
 import { filterMatches } from './topics';
 import { redactUrl } from '../config';
 import { linkMetrics } from './metrics';
-import { drainBeforeStop } from './shutdown';
+import { drainBeforeStop } from '../runtime/shutdown';
 
 export type LinkState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'error';
 
