@@ -11,6 +11,7 @@ import { singletonTypes } from '../lib/singleton/feature';
 import { processState } from '../lib/runtime/state';
 import { connectRedis } from '../lib/redis/connection';
 import { drainBeforeStop } from '../lib/runtime/shutdown';
+import { parseQueueOptions } from '../lib/link/settings';
 import { ReplicaRuntime } from '../lib/runtime/replica';
 import type { FeatureContext, HAFeature, NodeRedApi } from '../lib/runtime/feature';
 
@@ -104,6 +105,7 @@ function resolveConfig(RED: NodeRedApi): HAConfig {
   const known = processState().config;
   if (known) return known;
   try {
+    parseQueueOptions(process.env, RED.settings.haLink);
     return loadConfig(RED.settings.ha);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

@@ -4,6 +4,7 @@ import { replicaConsoleHandler } from '../logs/console-handler';
 import { processState } from '../runtime/state';
 import { sharedContextSettings } from '../context/settings';
 import haStorage from '../storage';
+import { parseQueueOptions } from '../link/settings';
 
 /** The parts of Node-RED's settings object withHA reads or changes. */
 export interface NodeRedSettings {
@@ -22,6 +23,8 @@ export interface NodeRedSettings {
  */
 export function withHA<T extends NodeRedSettings>(settings: T = {} as T): T {
   const config = loadConfig(settings.ha);
+  // Link queue limits are read when the first link node starts; a bad one must stop start-up now.
+  parseQueueOptions(process.env, settings.haLink);
   const state = processState();
   state.config = config;
   state.wrapped = true;

@@ -126,13 +126,16 @@ describe('installed from the palette without withHA', () => {
     }
   });
 
-  test('Node-RED lists the plugin', async () => {
+  test('Node-RED lists the plugin and the nodes', async () => {
     const nr = await NodeRed.start({ name: 'palette', flows: HTTP_FLOW, wrap: false });
     try {
       const res = await nr.request('GET', '/plugins', undefined, { Accept: 'application/json' });
       assert.equal(res.status, 200, res.text);
       const ids = res.json.map((p: { id: string }) => p.id);
       assert.ok(ids.includes('node-red-ha/ha'), ids.join(', '));
+      const nodes = await nr.request('GET', '/nodes', undefined, { Accept: 'application/json' });
+      const types = nodes.json.filter((set: { module: string }) => set.module === 'node-red-ha').flatMap((set: { types: string[] }) => set.types);
+      assert.deepEqual(types.sort(), ['ha gate', 'project link call', 'project link in', 'project link out']);
     } finally {
       await nr.close();
     }
@@ -147,6 +150,7 @@ describe('invalid configuration stops start-up', () => {
     ['malformed Redis URL', { ...HA_ENV, NR_HA_REDIS_URL: 'localhost:6379' }, /NR_HA_REDIS_URL must be a redis:\/\/host/],
     ['non-numeric lease', { ...HA_ENV, NR_HA_LEASE_MS: 'five' }, /NR_HA_LEASE_MS must be a whole number .* got "five"/],
     ['bad enabled flag', { NR_HA_ENABLED: 'maybe' }, /NR_HA_ENABLED must be true\/1 or false\/0, got "maybe"/],
+    ['bad link queue limit', { ...HA_ENV, NR_HA_LINK_QUEUE_MESSAGES: 'lots' }, /NR_HA_LINK_QUEUE_MESSAGES must be a whole number .* got "lots"/],
   ];
   for (const [label, env, message] of cases) {
     for (const wrap of [true, false]) {
