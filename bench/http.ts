@@ -125,7 +125,7 @@ export async function httpBench(): Promise<BenchSection[]> {
     const notes = [
       `2 replicas vs 1 replica through node-red-ha start: ${scaling.toFixed(2)}x (target >= 1.7x: ${scaling >= 1.7 ? 'met' : `missed by ${(1.7 - scaling).toFixed(2)}x`}).`,
       `Ceiling: two plain processes hit directly serve ${ceiling.toFixed(2)}x of one` + (ceiling < 1.7
-        ? ': less than 1.7x, so this run did not have two free cores (other processes on the machine); no launcher could meet the target here.'
+        ? ': less than 1.7x, so two CPU-bound processes did not get two cores\' worth of CPU in this run (other load, or two vCPUs sharing one physical core; see the CPU ms/req column rise); no launcher could meet the target here.'
         : '.') + ` The 2-replica launcher reaches ${ratio(rps[2], rps[3])} of that ceiling.`,
       `1 replica behind the launcher vs plain Node-RED: ${ratio(rps[1], rps[0])} (the proxy hop and the HA plugin).`,
       `The launcher's proxy is a Node.js process on the same 2 cores: with 2 replicas it used ${(proxyShare * 100).toFixed(0)}% of the CPU spent on the requests, CPU the replicas could not use.`,
