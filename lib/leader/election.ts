@@ -178,10 +178,12 @@ export class LeaderElection extends EventEmitter {
   private armStepDown(): void {
     clearTimeout(this.stepDownTimer);
     this.stepDownTimer = setTimeout(() => {
-      if (this.state.leader && !this.clock.valid(performance.now())) {
-        this.stepDown(`the lease could not be renewed within ${this.timing.leaseMs - this.timing.safetyMs} ms`);
-        this.schedule(this.timing.retryMs);
-      }
+      if (!this.state.leader) return;
+      // Timers run on libuv's millisecond clock and can fire a fraction early by performance.now():
+      // check again rather than miss the step-down.
+      if (this.clock.valid(performance.now())) return this.armStepDown();
+      this.stepDown(`the lease could not be renewed within ${this.timing.leaseMs - this.timing.safetyMs} ms`);
+      this.schedule(this.timing.retryMs);
     }, this.clock.remaining(performance.now()) + 1);
   }
 

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { HttpLoad, tally } from '../harness/load';
 import { MosquittoServer } from '../harness/mosquitto';
 import { NodeRed } from '../harness/node-red';
-import { eventually, Figures, seconds } from './support';
+import { Figures, seconds } from './support';
+import { eventually } from '../harness/poll';
 
 const TEAM = 'faults';
 const OUTAGE_MS = 10_000;

@@ -9,7 +9,8 @@ import mqtt, { MqttClient } from 'mqtt';
 import { MosquittoServer } from '../harness/mosquitto';
 import { NodeRed } from '../harness/node-red';
 import { RedisServer } from '../harness/redis';
-import { eventually, Figures, KEEP_FLOW, storedState } from './support';
+import { Figures, KEEP_FLOW, storedState } from './support';
+import { eventually } from '../harness/poll';
 
 const TOKEN = 'link-input-sync-token';
 const AUTH = { Authorization: `Bearer ${TOKEN}` };

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { HttpLoad, tally } from '../harness/load';
 import { NodeRed } from '../harness/node-red';
 import { RedisServer } from '../harness/redis';
-import { eventually, Figures, seconds } from './support';
+import { Figures, seconds } from './support';
+import { eventually } from '../harness/poll';
 
 const OUTAGE_MS = 10_000;
 const LEASE_MS = 2000;

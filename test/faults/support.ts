@@ -39,18 +39,6 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
-/** Retries `check` until it passes or `withinMs` has gone by (then its last failure is thrown). */
-export async function eventually<T>(check: () => Promise<T>, withinMs: number, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, everyMs));
-    }
-  }
-}
 
 /** Seconds with one decimal, for the figures. */
 export function seconds(ms: number): string {

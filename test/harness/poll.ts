@@ -16,3 +16,16 @@ export async function pollUntil<T>(what: string, probe: () => Promise<T | undefi
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
+
+/** Retries `check` until it passes or `withinMs` has gone by (then its last failure is thrown). */
+export async function eventually<T>(check: () => Promise<T>, withinMs: number, everyMs = 25): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  }
+}

@@ -4,6 +4,7 @@ import http from 'node:http';
 import { NodeRed } from '../harness/node-red';
 import { freePort } from '../harness/ports';
 import { RedisServer } from '../harness/redis';
+import { eventually } from '../harness/poll';
 import type Redis from 'ioredis';
 import { connectRedis } from '../../lib/redis/connection';
 import { LeaderElection } from '../../lib/leader/election';
@@ -182,18 +183,6 @@ describe('leader election and singleton inject across 3 replicas', () => {
   });
 });
 
-/** Retries `check` until it passes or `withinMs` has gone by (then its last failure is thrown). */
-async function eventually(check: () => Promise<void>, withinMs: number): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-}
 
 describe('lease safety (the election against a real Redis that freezes and loses its data)', () => {
   let redis: RedisServer;

@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NodeRed } from '../harness/node-red';
 import { RedisServer } from '../harness/redis';
+import { eventually } from '../harness/poll';
 import haContextStore from '../../lib/context';
 import type { RedisContextStore } from '../../lib/context/store';
 
@@ -288,15 +289,3 @@ describe("the store module against a real Redis: clean during a rollout, write o
   });
 });
 
-/** Retries `check` until it passes or `withinMs` has gone by (then its last failure is thrown). */
-async function eventually(check: () => Promise<void>, withinMs: number): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-}
