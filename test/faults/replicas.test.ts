@@ -151,11 +151,15 @@ describe('replicas failing under load (node-red-ha start, 3 replicas)', () => {
     const events = [...stoppedAt.map((at) => ({ at, what: 'SIGTERM' })), ...subscribedAgainAt.map((at) => ({ at, what: 'subscribed again' }))];
     const lostNear = lost.map((id) => nearestEvent(stream.sentAt.get(id)!, events));
     figures.add(scenario, 'lost messages were acknowledged by the broker (ms from the nearest event)', describeLoss(lostNear));
+    figures.add(scenario, 'messages handled twice were sent (ms from the nearest SIGTERM)', describeLoss(stream.duplicates().map((id) => nearestEvent(stream.sentAt.get(id)!, sigterms))));
     figures.add(scenario, 'SIGTERM -> replica ready and subscribed again', backIn.join(', '));
     figures.add(scenario, 'whole rolling restart under load', seconds(Date.now() - started));
 
     assert.deepEqual(stream.publishErrors, []);
-    assert.deepEqual(stream.duplicates(), [], 'no link message handled twice');
+    // Link messages are QoS 1 towards subscribers (at least once): a replica that stops can have
+    // handled a message whose acknowledgement the broker never got. Allowed only at a SIGTERM.
+    const twiceNear = stream.duplicates().map((id) => nearestEvent(stream.sentAt.get(id)!, sigterms));
+    assert.ok(twiceNear.every((e) => e.ms >= -1000 && e.ms <= 2000), `link messages handled twice away from a SIGTERM: ${describeLoss(twiceNear)}`);
     // A replica leaves the balancer's rotation at SIGTERM and keeps serving until the balancer has
     // probed it, so not one request fails (before that grace, Node-RED's 404s leaked through).
     assert.deepEqual(load.failed.map((r) => `${r.status} ${r.body}`), [], `failed requests (${failedNear.join(', ')} ms from a SIGTERM)`);
