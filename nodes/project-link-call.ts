@@ -124,7 +124,8 @@ export = function register(RED: RedNodeApi) {
       };
       // The reply subscription must be in place before the request can be answered.
       subscribed
-        .then(() => link.conn.publish(requestTopic, payload, { correlationData: Buffer.from(eventId), responseTopic: replyFilter }))
+        // A request still waiting for a responder when the call times out is not sent late.
+        .then(() => link.conn.publish(requestTopic, payload, { correlationData: Buffer.from(eventId), responseTopic: replyFilter }, timeoutMs))
         .catch(fail);
     });
 

@@ -9,8 +9,8 @@
 import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import mqtt, { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
-import { OutboundOptions, OutboundQueue } from './outbound';
-import { filterMatches } from './topics';
+import { NO_MATCHING_SUBSCRIBERS, OutboundOptions, OutboundQueue } from './outbound';
+import { filterMatches, parseLinkTopic } from './topics';
 import { redactUrl } from '../config';
 import { linkMetrics } from './metrics';
 import { drainBeforeStop } from '../runtime/shutdown';
@@ -64,8 +64,14 @@ interface Subscription {
 
 /** After the broker confirms an unsubscribe it may still send what it had queued for us: wait for this much quiet. */
 const DRAIN_QUIET_MS = 500;
-/** Messages handed to the flow and not yet taken by its first node, beyond which we stop reading. */
-const INBOUND_WINDOW = 32;
+/**
+ * Messages handed to the flow and not yet taken by its first node, beyond which we stop reading.
+ * Mosquitto does not pass a slow receiver's pace back to the sender: what we leave on the broker
+ * queues there and is dropped past its per-client limit (1000 on a stock broker). Taking up to this
+ * many off the broker lets a burst of several thousand through a busy replica; at 32 a single
+ * receiver lost 340 of 10,000 QoS 1 messages in the bench.
+ */
+const INBOUND_WINDOW = 1000;
 /** Longest a close waits for inbound messages or outbound acknowledgements. */
 export const DRAIN_MAX_MS = 10_000;
 
@@ -92,9 +98,17 @@ export class LinkConnection extends EventEmitter {
     super();
     this.setMaxListeners(0);
     this.responseLevel = options.ha ? `res-${crypto.randomBytes(4).toString('hex')}` : 'res';
+    // Message ids whose PUBACK said "no matching subscribers": mqtt.js reports those as plain success.
+    const unheard = new Set<number>();
     this.outbound = new OutboundQueue({
       publish: (topic, payload, properties, callback) => {
-        this.client.publish(topic, payload, { qos: 2, properties: properties as never }, (err) => callback(err as never));
+        // QoS 1, not 2: only a PUBACK carries "no matching subscribers" (Mosquitto answers a QoS 2
+        // PUBREC before it routes the message), and without it a message published after a broker
+        // restart, before the receivers subscribed again, vanishes. Receivers take QoS 1 anyway.
+        this.client.publish(topic, payload, { qos: 1, properties: properties as never }, (err, packet) => {
+          const id = packet?.messageId;
+          callback(err as never, id !== undefined && unheard.delete(id) ? NO_MATCHING_SUBSCRIBERS : undefined);
+        });
       },
     }, options.queue, {
       depth: (messages, bytes) => {
@@ -122,13 +136,15 @@ export class LinkConnection extends EventEmitter {
       properties: options.ha ? {} : { sessionExpiryInterval: options.sessionExpirySeconds ?? 300 },
     };
     this.client = mqtt.connect(options.url, clientOptions);
+    this.client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'puback' && packet.reasonCode === NO_MATCHING_SUBSCRIBERS && packet.messageId !== undefined) unheard.add(packet.messageId);
+    });
     this.stopDrain = drainBeforeStop(() => this.drainForShutdown());
-    // Delaying the acknowledgement until the flow took the message bounds what a busy replica
-    // holds: the broker keeps the rest (and, for shared subscriptions, gives it to other replicas).
+    // Delaying the acknowledgement until the flow took the message bounds what a busy replica holds.
     this.client.handleMessage = (packet, callback) => this.dispatch(packet, callback);
     this.client.on('connect', (connack) => {
-      // Nagle's algorithm holds a QoS 2 handshake packet written right after another until the
-      // broker's delayed ACK (~40 ms each way): a link call took ~90 ms instead of ~3 ms.
+      // Nagle's algorithm holds a small packet written right after another until the broker's
+      // delayed ACK (~40 ms each way): a link call took ~90 ms instead of ~3 ms.
       (this.client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
       if (!options.ha) this.client.options.clean = false;
       this.log.info(`Project link connected to ${redactUrl(options.url)}`);
@@ -192,7 +208,7 @@ export class LinkConnection extends EventEmitter {
     const id = this.nextId++;
     const ready = new Promise<void>((resolve, reject) => {
       // QoS 1 towards us: a message is ours as soon as it arrives (QoS 2 would hold it until PUBREL,
-      // and a broker restart in between loses it); the sender's QoS 2 still keeps it unique in the broker.
+      // and a broker restart in between loses it).
       this.client.subscribe(filter, { qos: 1, properties: { subscriptionIdentifier: id } }, (err, granted) => {
         const refused = granted?.find((g) => g.qos >= 0x80);
         if (err || refused) {
@@ -246,10 +262,15 @@ export class LinkConnection extends EventEmitter {
     return false;
   }
 
-  /** Queues a publish (flow controlled); resolves when the broker acknowledged it. */
-  publish(topic: string, payload: Buffer, properties: Record<string, unknown> = {}): Promise<void> {
+  /**
+   * Queues a publish (flow controlled); resolves when the broker acknowledged it and, unless it is
+   * a broadcast, someone was subscribed. `deadlineMs` shortens the queue's deadline for this message.
+   */
+  publish(topic: string, payload: Buffer, properties: Record<string, unknown> = {}, deadlineMs?: number): Promise<void> {
     const userProperties = { ...this.options.userProperties, ...(properties.userProperties as object | undefined), _publishTime: String(Date.now()) };
-    return this.outbound.send(topic, payload, { contentType: 'application/json', ...properties, userProperties })
+    // A broadcast may have no listener; a direct message or a reply nobody took is not delivered.
+    const awaitSubscriber = parseLinkTopic(topic)?.kind !== 'out';
+    return this.outbound.send(topic, payload, { contentType: 'application/json', ...properties, userProperties }, { awaitSubscriber, deadlineMs })
       .then(() => { linkMetrics.sent.inc(); });
   }
 
@@ -271,8 +292,7 @@ export class LinkConnection extends EventEmitter {
     this.lastInboundAt = Date.now();
     linkMetrics.received.inc();
     // mqtt.js reads the next packet only after this callback: holding it back once too many
-    // messages are in the flow bounds what a busy replica takes, and the broker keeps the rest
-    // (for shared subscriptions it gives them to other replicas).
+    // messages are in the flow bounds what a busy replica holds in memory.
     if (this.inboundInFlight <= INBOUND_WINDOW) callback();
     else this.heldAcks.push(callback);
     const finish = () => {

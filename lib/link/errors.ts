@@ -59,3 +59,10 @@ export class LinkReturnError extends HAError {
     super('HA_LINK_NO_CALLER', message);
   }
 }
+
+/** A message that must reach a listener (a direct link or a reply) found no subscriber until its deadline. */
+export class LinkNoSubscribersError extends HAError {
+  constructor(message: string) {
+    super('HA_LINK_NO_SUBSCRIBERS', message);
+  }
+}

@@ -5,10 +5,17 @@
  * fails that message at once. Nothing is dropped silently: every message resolves (acknowledged by
  * the broker) or rejects with a named error.
  *
+ * A broker that accepts a message nobody is subscribed to drops it and says so only in the
+ * acknowledgement's reason code (0x10, QoS 1 only). For a message that must reach a listener (a
+ * direct link or a reply) that is a wait, not a success: after a broker restart the sender is often
+ * back before the receivers have subscribed again. Such a topic is parked: its messages wait in
+ * order and one of them probes with backoff until a listener takes it, or the deadline passes. Other
+ * topics keep flowing meanwhile.
+ *
  * Kept apart from mqtt.js behind {@link Publisher} so the rules are unit-tested without a broker.
  */
 import { ReasonCodes } from 'mqtt';
-import { LinkClosedError, LinkDeadlineError, LinkPublishRefusedError, LinkQueueFullError } from './errors';
+import { LinkClosedError, LinkDeadlineError, LinkNoSubscribersError, LinkPublishRefusedError, LinkQueueFullError } from './errors';
 
 export interface OutboundOptions {
   /**
@@ -40,6 +47,9 @@ export const DEFAULT_OUTBOUND: OutboundOptions = {
 /** MQTT v5 reason codes a broker uses for pressure it will lift: retry these. */
 export const TRANSIENT_REASONS = new Set([0x97 /* quota exceeded */, 0x93 /* receive maximum exceeded */, 0x89 /* server busy */, 0x96 /* message rate too high */]);
 
+/** The success reason code a broker gives a QoS 1 publish that matched no subscription: the message is gone. */
+export const NO_MATCHING_SUBSCRIBERS = 0x10;
+
 /** Short metric label for a reason code, e.g. `quota_exceeded`. */
 export function reasonLabel(code: number | undefined): string {
   if (code === undefined) return 'connection';
@@ -49,7 +59,15 @@ export function reasonLabel(code: number | undefined): string {
 
 /** The slice of mqtt.js the queue drives. */
 export interface Publisher {
-  publish(topic: string, payload: Buffer, properties: Record<string, unknown>, callback: (err?: Error & { code?: unknown }) => void): void;
+  /** `reasonCode` is the acknowledgement's reason code when it was a success other than 0. */
+  publish(topic: string, payload: Buffer, properties: Record<string, unknown>, callback: (err?: Error & { code?: unknown }, reasonCode?: number) => void): void;
+}
+
+export interface SendOptions {
+  /** The message is lost unless someone is subscribed: wait for a subscriber instead of counting it sent. */
+  awaitSubscriber: boolean;
+  /** This message's own deadline when shorter than the queue's (a call that times out sooner). @default options.deadlineMs */
+  deadlineMs?: number;
 }
 
 export interface OutboundEvents {
@@ -60,19 +78,38 @@ export interface OutboundEvents {
 }
 
 interface Item {
+  /** Order of arrival: a parked topic's messages leave in this order. */
+  seq: number;
   topic: string;
   payload: Buffer;
   properties: Record<string, unknown>;
-  enqueuedAt: number;
+  awaitSubscriber: boolean;
+  /** Set once the broker said no one was subscribed to its topic. */
+  unheard: boolean;
+  /** How long it may be held, from when it was queued. */
+  deadlineMs: number;
+  expiresAt: number;
   resolve(): void;
   reject(err: Error): void;
   settled: boolean;
+}
+
+/** A topic nobody was subscribed to: its messages, oldest first, and the next probe. */
+interface Park {
+  items: Item[];
+  attempts: number;
+  /** A probe is due: the next pump sends the oldest message. */
+  due: boolean;
+  timer?: NodeJS.Timeout;
 }
 
 export class OutboundQueue {
   private waiting: Item[] = [];
   private head = 0;
   private readonly inFlight = new Set<Item>();
+  private readonly parked = new Map<string, Park>();
+  private parkedCount = 0;
+  private seq = 0;
   private bytes = 0;
   private connected = false;
   private brokerWindow = Infinity;
@@ -85,9 +122,9 @@ export class OutboundQueue {
 
   constructor(private readonly publisher: Publisher, readonly options: OutboundOptions, private readonly events: OutboundEvents = {}, private readonly now = Date.now) {}
 
-  /** Messages held: waiting plus unacknowledged. */
+  /** Messages held: waiting (parked too) plus unacknowledged. */
   get depth(): number {
-    return this.waiting.length - this.head + this.inFlight.size;
+    return this.waiting.length - this.head + this.inFlight.size + this.parkedCount;
   }
 
   get heldBytes(): number {
@@ -95,7 +132,7 @@ export class OutboundQueue {
   }
 
   /** Resolves once the broker acknowledged the publish; rejects with a named error otherwise. */
-  send(topic: string, payload: Buffer, properties: Record<string, unknown>): Promise<void> {
+  send(topic: string, payload: Buffer, properties: Record<string, unknown>, options: SendOptions = { awaitSubscriber: false }): Promise<void> {
     if (this.closed) return Promise.reject(new LinkClosedError('project link connection is closed'));
     if (this.depth + 1 > this.options.maxMessages) {
       this.events.failure?.('queue_full');
@@ -106,7 +143,11 @@ export class OutboundQueue {
       return Promise.reject(new LinkQueueFullError(`project link queue is full (${this.bytes} of ${this.options.maxBytes} bytes waiting for the broker; this message has ${payload.length})`));
     }
     return new Promise((resolve, reject) => {
-      this.waiting.push({ topic, payload, properties, enqueuedAt: this.now(), resolve, reject, settled: false });
+      const deadlineMs = Math.min(options.deadlineMs ?? Infinity, this.options.deadlineMs);
+      this.waiting.push({
+        seq: this.seq++, topic, payload, properties, awaitSubscriber: options.awaitSubscriber, unheard: false,
+        deadlineMs, expiresAt: this.now() + deadlineMs, resolve, reject, settled: false,
+      });
       this.bytes += payload.length;
       this.changed();
       this.pump();
@@ -143,10 +184,13 @@ export class OutboundQueue {
     clearTimeout(this.pumpTimer);
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
-    const held = [...this.waiting.slice(this.head), ...this.inFlight];
+    const held = [...this.waiting.slice(this.head), ...this.inFlight, ...[...this.parked.values()].flatMap((p) => p.items)];
     this.waiting = [];
     this.head = 0;
     this.inFlight.clear();
+    for (const park of this.parked.values()) clearTimeout(park.timer);
+    this.parked.clear();
+    this.parkedCount = 0;
     for (const item of held) this.settle(item, new LinkClosedError(reason));
     this.changed();
   }
@@ -162,23 +206,89 @@ export class OutboundQueue {
       if (!this.pumpTimer) this.pumpTimer = setTimeout(() => { this.pumpTimer = undefined; this.pump(); }, wait);
       return;
     }
+    for (const [topic, park] of this.parked) {
+      if (!park.due || this.inFlight.size >= this.window) continue;
+      park.due = false;
+      const probe = park.items.shift();
+      if (probe) {
+        this.parkedCount--;
+        this.transmit(probe);
+      } else {
+        this.parked.delete(topic);
+      }
+    }
     while (this.inFlight.size < this.window && this.head < this.waiting.length) {
       const item = this.waiting[this.head++];
       if (this.head > 1024 && this.head * 2 > this.waiting.length) {
         this.waiting = this.waiting.slice(this.head);
         this.head = 0;
       }
-      this.inFlight.add(item);
-      this.publisher.publish(item.topic, item.payload, item.properties, (err) => this.acknowledged(item, err));
+      const park = this.parked.get(item.topic);
+      if (park) this.park(park, item);
+      else this.transmit(item);
     }
   }
 
-  private acknowledged(item: Item, err?: Error & { code?: unknown }): void {
+  private transmit(item: Item): void {
+    this.inFlight.add(item);
+    this.publisher.publish(item.topic, item.payload, item.properties, (err, reasonCode) => this.acknowledged(item, err, reasonCode));
+  }
+
+  /** Holds `item` in its topic's line, in order of arrival. */
+  private park(park: Park, item: Item): void {
+    let i = park.items.length;
+    while (i > 0 && park.items[i - 1].seq > item.seq) i--;
+    park.items.splice(i, 0, item);
+    this.parkedCount++;
+  }
+
+  /** The next probe of a parked topic, with backoff; none while one is on its way or due. */
+  private scheduleProbe(park: Park): void {
+    if (park.timer || park.due) return;
+    const wait = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** Math.min(park.attempts++, 16));
+    park.timer = setTimeout(() => {
+      park.timer = undefined;
+      park.due = true;
+      this.pump();
+    }, wait);
+  }
+
+  /** Someone took a message on a parked topic: its line goes out first, in order. */
+  private unpark(topic: string): void {
+    const park = this.parked.get(topic);
+    if (!park) return;
+    clearTimeout(park.timer);
+    this.parked.delete(topic);
+    this.parkedCount -= park.items.length;
+    this.waiting = park.items.concat(this.waiting.slice(this.head));
+    this.head = 0;
+  }
+
+  private acknowledged(item: Item, err?: Error & { code?: unknown }, reasonCode?: number): void {
     if (!this.inFlight.delete(item)) return;
     const code = typeof err?.code === 'number' ? err.code : undefined;
-    if (!err) {
+    const park = this.parked.get(item.topic);
+    const unheard = !err && reasonCode === NO_MATCHING_SUBSCRIBERS && item.awaitSubscriber;
+    if (item.settled) {
+      // Its node already heard it was past its deadline: nothing to send again.
+      if (!err && !unheard) this.unpark(item.topic);
+      else if (park) this.scheduleProbe(park);
+    } else if (unheard) {
+      this.events.retry?.(reasonLabel(reasonCode));
+      item.unheard = true;
+      const line = park ?? { items: [], attempts: 0, due: false };
+      this.parked.set(item.topic, line);
+      this.park(line, item);
+      this.scheduleProbe(line);
+    } else if (!err) {
       this.refusalsInARow = 0;
       this.settle(item);
+      this.unpark(item.topic);
+    } else if (park && (code === undefined || TRANSIENT_REASONS.has(code))) {
+      // A probe that did not get through: back to the front of its line, probe again later.
+      this.events.retry?.(reasonLabel(code));
+      this.park(park, item);
+      this.scheduleProbe(park);
     } else if (code === undefined || TRANSIENT_REASONS.has(code)) {
       // Broker pressure, or the connection dropped under the publish: send it again, first in line.
       this.events.retry?.(reasonLabel(code));
@@ -215,33 +325,47 @@ export class OutboundQueue {
 
   /** Fails messages held past the deadline: never a silent drop, never an endless wait. */
   private sweep(): void {
-    const limit = this.now() - this.options.deadlineMs;
-    const seconds = Math.round(this.options.deadlineMs / 1000);
+    const now = this.now();
+    const stale = (i: Item) => i.expiresAt <= now;
     let expired = 0;
-    while (this.head < this.waiting.length && this.waiting[this.head].enqueuedAt <= limit) {
-      const item = this.waiting[this.head++];
+    const expire = (item: Item, inFlight = false) => {
       expired++;
-      this.settle(item, new LinkDeadlineError(`message waited more than ${seconds} s for the broker and was not sent`));
-    }
-    // A retried message can sit behind newer ones only briefly; check the rest of the line too.
-    const stale = this.waiting.slice(this.head).filter((i) => i.enqueuedAt <= limit);
-    if (stale.length) {
-      this.waiting = this.waiting.slice(this.head).filter((i) => i.enqueuedAt > limit);
+      const seconds = +(item.deadlineMs / 1000).toFixed(2);
+      if (item.unheard) {
+        this.events.failure?.(reasonLabel(NO_MATCHING_SUBSCRIBERS));
+        this.settle(item, new LinkNoSubscribersError(`no one took the message on ${item.topic} within ${seconds} s: nothing is subscribed to it (is the receiving instance running, with a project link in on that topic?)`));
+      } else {
+        this.events.failure?.('deadline');
+        this.settle(item, new LinkDeadlineError(inFlight
+          ? `message not acknowledged by the broker within ${seconds} s (it may still be delivered)`
+          : `message waited more than ${seconds} s for the broker and was not sent`));
+      }
+    };
+    // A retried message can sit behind newer ones, so the whole line is checked, not just its head.
+    let anyStale = false;
+    for (let i = this.head; i < this.waiting.length && !anyStale; i++) anyStale = stale(this.waiting[i]);
+    if (anyStale) {
+      const line = this.waiting.slice(this.head);
+      this.waiting = line.filter((i) => !stale(i));
       this.head = 0;
-      for (const item of stale) {
-        expired++;
-        this.settle(item, new LinkDeadlineError(`message waited more than ${seconds} s for the broker and was not sent`));
+      for (const item of line) if (stale(item)) expire(item);
+    }
+    for (const [topic, park] of this.parked) {
+      const gone = park.items.filter(stale);
+      if (!gone.length) continue;
+      park.items = park.items.filter((i) => !stale(i));
+      this.parkedCount -= gone.length;
+      for (const item of gone) expire(item);
+      if (!park.items.length && !park.due) {
+        // Nothing left to probe with; a message for this topic still in flight decides afresh.
+        clearTimeout(park.timer);
+        this.parked.delete(topic);
       }
     }
     for (const item of this.inFlight) {
-      if (item.enqueuedAt > limit || item.settled) continue;
-      expired++;
       // It stays in the window until mqtt.js gives it up, but its node hears now.
-      this.settle(item, new LinkDeadlineError(`message not acknowledged by the broker within ${seconds} s (it may still be delivered)`));
+      if (stale(item) && !item.settled) expire(item, true);
     }
-    if (expired) {
-      for (let i = 0; i < expired; i++) this.events.failure?.('deadline');
-      this.changed();
-    }
+    if (expired) this.changed();
   }
 }

@@ -12,16 +12,21 @@ export interface ShipperOptions {
   maxStreamLength?: number;
   /** Pause before retrying a write that failed while the connection stayed up. @default 1000 */
   retryMs?: number;
+  /**
+   * How long entries gather before a write (unless a full batch is waiting). A write per entry cost
+   * a busy replica ~15% of its throughput in the overhead bench, most of it in round trips. @default 50
+   */
+  flushDelayMs?: number;
   /** Called once when the buffer starts dropping, and again only after shipping has recovered. */
   onDropping?: () => void;
 }
 
 /**
- * Ships log entries to the instance's Redis stream. A write goes out at once when none is in
- * flight; entries that arrive meanwhile are batched into the next one, so a quiet replica ships
- * each line with one round trip of delay and a busy one sends few, large pipelines. While Redis is
- * slow or down the entries wait in a bounded buffer: memory stays capped, the oldest entries are
- * dropped and counted, and Node-RED's logger is never blocked.
+ * Ships log entries to the instance's Redis stream. Entries gather for `flushDelayMs` (or until a
+ * full batch waits) and go out in one pipeline, one write at a time, so a busy replica sends a few
+ * large pipelines a second rather than one per line, and a line reaches the combined log within
+ * about that delay. While Redis is slow or down the entries wait in a bounded buffer: memory stays
+ * capped, the oldest entries are dropped and counted, and Node-RED's logger is never blocked.
  */
 export class LogShipper {
   /** Entries Redis has accepted. */
@@ -34,12 +39,14 @@ export class LogShipper {
   private sending = false;
   private waitingForReady = false;
   private retryTimer?: NodeJS.Timeout;
+  private delayTimer?: NodeJS.Timeout;
   private dropping = false;
   private closed = false;
   private readonly maxBuffer: number;
   private readonly maxBatch: number;
   private readonly maxStreamLength: string;
   private readonly retryMs: number;
+  private readonly flushDelayMs: number;
   private readonly onReady = () => {
     this.waitingForReady = false;
     this.flush();
@@ -50,6 +57,7 @@ export class LogShipper {
     this.maxBatch = options.maxBatch ?? 500;
     this.maxStreamLength = String(options.maxStreamLength ?? 20_000);
     this.retryMs = options.retryMs ?? 1000;
+    this.flushDelayMs = options.flushDelayMs ?? 50;
   }
 
   /** Entries waiting to be written (not counting a batch in flight). */
@@ -61,7 +69,7 @@ export class LogShipper {
     if (this.closed) return;
     this.queue.push(entry);
     if (this.buffered > this.maxBuffer) this.dropOldest(this.buffered - this.maxBuffer);
-    this.flush();
+    this.schedule();
   }
 
   /** Waits up to `timeoutMs` for the buffer to drain, then stops shipping. */
@@ -72,6 +80,7 @@ export class LogShipper {
     }
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.delayTimer);
     this.redis.off('ready', this.onReady);
   }
 
@@ -90,6 +99,19 @@ export class LogShipper {
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
+    }
+  }
+
+  /** A write once a full batch waits, otherwise after the gathering delay. */
+  private schedule(): void {
+    if (this.buffered >= this.maxBatch) {
+      this.flush();
+    } else if (!this.delayTimer && this.buffered > 0) {
+      this.delayTimer = setTimeout(() => {
+        this.delayTimer = undefined;
+        this.flush();
+      }, this.flushDelayMs);
+      this.delayTimer.unref();
     }
   }
 
@@ -121,7 +143,7 @@ export class LogShipper {
     this.shipped += batch.length - failed.length;
     if (failed.length === 0) {
       this.dropping = false;
-      this.flush();
+      this.schedule();
       return;
     }
     // Failed entries are the oldest: put them back in front, within the cap.

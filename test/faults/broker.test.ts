@@ -1,7 +1,7 @@
 /**
- * The MQTT broker stopped for 10 s and started again while an instance keeps sending to a
- * 2-replica instance over project links: what the nodes show, whether they reconnect, and what
- * becomes of the messages sent while the broker was away.
+ * The MQTT broker stopped for 5 s and started again while an instance keeps sending to a
+ * 2-replica instance over project links: what the nodes show, whether they reconnect, and that
+ * every message sent is either delivered or reported to the sender's catch node.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,8 @@ import { Figures, seconds } from './support';
 import { eventually } from '../harness/poll';
 
 const TEAM = 'faults';
-const OUTAGE_MS = 10_000;
+const SCENARIO = 'broker down 5 s';
+const OUTAGE_MS = 5_000;
 /** A message whose HTTP request started this long before the broker stopped may still have been on its way. */
 const IN_FLIGHT_MS = 1000;
 /** Counters stay in memory: this scenario has no Redis. */
@@ -59,7 +60,7 @@ const RECEIVER_FLOW = [
 
 interface Status { at: number; type: string; text: string }
 
-describe('Mosquitto stopped for 10 s and restarted', () => {
+describe('Mosquitto stopped for 5 s and restarted', () => {
   const figures = new Figures('broker');
   let broker: MosquittoServer;
   let sender: NodeRed;
@@ -85,7 +86,7 @@ describe('Mosquitto stopped for 10 s and restarted', () => {
   const statuses = async (nr: NodeRed): Promise<Status[]> => (await nr.request('GET', '/statuses')).json as Status[];
   const latest = (list: Status[], type: string) => list.filter((s) => s.type === type).pop()?.text;
 
-  test('nodes show the outage and reconnect; messages sent meanwhile arrive, fail with a clear error, or (known gap) are dropped by the broker', async () => {
+  test('nodes show the outage and reconnect; every message sent arrives or fails with a clear error on the sender', async () => {
     const load = new HttpLoad({ port: sender.port, path: '/send', ratePerSecond: 20, maxDurationMs: 90_000 }).start();
     let downAt = 0;
     let upAt = 0;
@@ -100,7 +101,7 @@ describe('Mosquitto stopped for 10 s and restarted', () => {
         assert.match(latest(await statuses(sender), 'project link out') ?? '', /disconnected|reconnecting|error/);
         for (const r of receivers) assert.match(latest(await statuses(r), 'project link in') ?? '', /disconnected|reconnecting|error/);
       }, 5000);
-      figures.add('broker down 10 s', 'broker stopped -> every link node status shows it', seconds(Date.now() - downAt));
+      figures.add(SCENARIO, 'broker stopped -> every link node status shows it', seconds(Date.now() - downAt));
       const downFor = OUTAGE_MS - (Date.now() - downAt);
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, downFor)));
       for (const [i, nr] of [sender, ...receivers].entries()) {
@@ -136,24 +137,24 @@ describe('Mosquitto stopped for 10 s and restarted', () => {
     const during = sent.filter((id) => whenSent.get(id)! >= downAt - IN_FLIGHT_MS && whenSent.get(id)! < upAt);
     const silent = sent.filter((id) => !arrived.has(id) && !failed.has(id));
 
-    figures.add('broker down 10 s', 'HTTP requests to the sending instance (failed)', `${load.results.length} (${load.failed.length})`);
-    figures.add('broker down 10 s', 'broker back -> every link node connected', seconds(reconnectedAt - upAt));
-    figures.add('broker down 10 s', 'link messages sent in all / while the broker was down (or in flight when it stopped)', `${sent.length} / ${during.length}`);
-    figures.add('broker down 10 s', 'sent while down: arrived / failed with an error / lost silently',
+    figures.add(SCENARIO, 'HTTP requests to the sending instance (failed)', `${load.results.length} (${load.failed.length})`);
+    figures.add(SCENARIO, 'broker back -> every link node connected', seconds(reconnectedAt - upAt));
+    figures.add(SCENARIO, 'link messages sent in all / while the broker was down (or in flight when it stopped)', `${sent.length} / ${during.length}`);
+    figures.add(SCENARIO, 'sent while down: arrived / failed with an error / lost silently',
       `${during.filter((id) => arrived.has(id)).length} / ${during.filter((id) => failed.has(id)).length} / ${during.filter((id) => silent.includes(id)).length}`);
-    figures.add('broker down 10 s', 'all messages: lost silently / handled twice', `${silent.length} / ${seen.length - arrived.size}`);
+    figures.add(SCENARIO, 'all messages: lost silently / handled twice', `${silent.length} / ${seen.length - arrived.size}`);
 
     assert.equal(load.failed.length, 0, `the sending instance's HTTP flow keeps answering: ${JSON.stringify(tally(load.results))}`);
-    assert.ok(during.length >= 100, `messages were sent during the outage (${during.length})`);
+    assert.ok(during.length >= 60, `messages were sent during the outage (${during.length})`);
     // "connected" is shown at CONNACK; the receivers' subscriptions follow within moments.
     const after = sent.filter((id) => whenSent.get(id)! >= reconnectedAt + IN_FLIGHT_MS);
     assert.ok(after.length >= 20, `messages were sent after the reconnect (${after.length})`);
     assert.deepEqual(after.filter((id) => !arrived.has(id)), [], 'messages sent after the reconnect arrive');
     for (const [id, error] of failed) assert.match(error, /broker|queue|project link/, `message ${id} failed with a clear error`);
-    // Known gap (RELIABILITY.md): the queue is published as soon as the sender is back, and the broker
-    // drops what arrives before the receiving replicas have subscribed again. Only messages sent
-    // while the broker was down may be lost that way; nothing sent while it was up.
-    assert.deepEqual(silent.filter((id) => !during.includes(id)), [], `messages lost although the broker was up: ${silent.join(', ')}`);
+    // The sender is usually back before the receivers have subscribed again; what it publishes
+    // meanwhile must wait for them, not vanish in the broker.
+    assert.deepEqual(silent, [], `messages neither delivered nor reported: ${silent.join(', ')}`);
+    assert.equal(arrived.size + failed.size, sent.length, 'delivered + reported = sent');
     assert.equal(seen.length, arrived.size, 'no message handled twice');
   });
 });

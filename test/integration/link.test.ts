@@ -167,10 +167,11 @@ describe('project link nodes on a real broker', () => {
     } finally {
       await client.endAsync();
     }
-    // A call nobody answers: a catchable timeout error, the message completed.
+    // A call nobody answers: a catchable error, the message completed. Which one depends on which
+    // 1 s timer fires first: the call's own, or the outbound queue's for a request nobody took.
     assert.equal((await sender.request('POST', '/call-void')).status, 200);
     const caught = await poll('timeout caught', async () => (await sender.request('GET', '/caught')).json as string[], (c) => c.length >= 1, 15_000);
-    assert.match(caught[0], /no reply from nobody on "void" within 1 s/);
+    assert.match(caught[0], /no reply from nobody on "void" within 1 s|no one took the message on ff\/v1\/team1\/p\/nobody\/in\/void within 1 s/);
     for (const nr of [sender, ...receivers]) assert.ok(nr.proc.alive, `${nr.proc.name} still running`);
     assert.equal((await receivers[0].request('GET', '/seen')).status, 200);
   });

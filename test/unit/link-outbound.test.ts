@@ -1,29 +1,30 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_OUTBOUND, OutboundQueue, Publisher, reasonLabel } from '../../lib/link/outbound';
-import { LinkClosedError, LinkDeadlineError, LinkPublishRefusedError, LinkQueueFullError } from '../../lib/link/errors';
+import { LinkClosedError, LinkDeadlineError, LinkNoSubscribersError, LinkPublishRefusedError, LinkQueueFullError } from '../../lib/link/errors';
 
 /** A broker stand-in that records publishes and lets the test acknowledge them. */
 class FakeBroker implements Publisher {
-  readonly sent: Array<{ topic: string; payload: string; ack(code?: number): void }> = [];
+  readonly sent: Array<{ topic: string; payload: string; ack(code?: number): void; done?: boolean }> = [];
   inFlight = 0;
   maxInFlight = 0;
-  publish(topic: string, payload: Buffer, _p: Record<string, unknown>, callback: (err?: Error & { code?: unknown }) => void): void {
+  publish(topic: string, payload: Buffer, _p: Record<string, unknown>, callback: (err?: Error & { code?: unknown }, reasonCode?: number) => void): void {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     this.sent.push({
       topic,
       payload: payload.toString(),
+      // Codes below 0x80 are successes, as in a PUBACK.
       ack: (code?: number) => {
         this.inFlight--;
-        callback(code ? Object.assign(new Error(`refused ${code}`), { code }) : undefined);
+        if (code && code >= 0x80) callback(Object.assign(new Error(`refused ${code}`), { code }));
+        else callback(undefined, code);
       },
     });
   }
   ackAll(code?: number) {
-    const open = this.sent.filter((s) => !(s as { done?: boolean }).done);
-    for (const s of open) {
-      (s as { done?: boolean }).done = true;
+    for (const s of this.sent.filter((s) => !s.done)) {
+      s.done = true;
       s.ack(code);
     }
   }
@@ -124,9 +125,108 @@ describe('outbound queue', () => {
     await assert.rejects(queue.send('t', Buffer.from('y'), {}), LinkClosedError);
   });
 
+  test('a direct message nobody was subscribed to waits, in order, until a subscriber takes one; other topics keep flowing', async () => {
+    const broker = new FakeBroker();
+    const retried: string[] = [];
+    const queue = new OutboundQueue(broker, opts(), { retry: (r) => retried.push(r) });
+    queue.setConnected(true);
+    const direct = { awaitSubscriber: true };
+    const settled: string[] = [];
+    const track = (p: Promise<void>, name: string) => p.then(() => settled.push(name));
+    const first = [1, 2, 3].map((i) => track(queue.send('dst', Buffer.from(`d${i}`), {}, direct), `d${i}`));
+    await tick();
+    broker.ackAll(0x10);
+    await tick();
+    assert.deepEqual(settled, [], 'not counted as sent');
+    assert.equal(queue.depth, 3);
+    // Meanwhile a newer message to the same topic joins the line; another topic goes straight out.
+    const later = track(queue.send('dst', Buffer.from('d4'), {}, direct), 'd4');
+    const other = track(queue.send('elsewhere', Buffer.from('e1'), {}, direct), 'e1');
+    for (let i = 0; i < 3; i++) {
+      await tick();
+      // Only one probe at a time goes to the parked topic, the oldest message.
+      const open = broker.sent.filter((s) => !s.done);
+      assert.ok(open.filter((s) => s.topic === 'dst').length <= 1, `probes in flight: ${open.map((s) => s.payload)}`);
+      for (const s of open) {
+        s.done = true;
+        s.ack(s.topic === 'dst' ? 0x10 : 0);
+      }
+    }
+    await other;
+    assert.deepEqual(settled, ['e1']);
+    assert.ok(broker.sent.filter((s) => s.topic === 'dst').slice(3).every((s) => s.payload === 'd1'), 'the oldest message probes');
+    // A subscriber appears: the probe gets through and the rest follow in order.
+    const mark = broker.sent.length;
+    while (settled.length < 5) {
+      await tick();
+      broker.ackAll();
+    }
+    await Promise.all([...first, later]);
+    assert.deepEqual(broker.sent.slice(mark).map((s) => s.payload), ['d1', 'd2', 'd3', 'd4']);
+    assert.deepEqual(settled, ['e1', 'd1', 'd2', 'd3', 'd4']);
+    assert.ok(retried.length >= 5 && retried.every((r) => r === 'no_matching_subscribers'), `retries: ${retried}`);
+    assert.equal(queue.depth, 0);
+  });
+
+  test('a broadcast nobody listens to is sent, not held', async () => {
+    const broker = new FakeBroker();
+    const queue = new OutboundQueue(broker, opts());
+    queue.setConnected(true);
+    const sent = queue.send('ff/v1/t/p/src/out/news', Buffer.from('x'), {}, { awaitSubscriber: false });
+    await tick();
+    broker.ackAll(0x10);
+    await sent;
+    assert.equal(broker.sent.length, 1);
+  });
+
+  test('a direct message still unheard at its deadline fails naming the topic', async () => {
+    const broker = new FakeBroker();
+    const failures: string[] = [];
+    const queue = new OutboundQueue(broker, opts({ deadlineMs: 150 }), { failure: (r) => failures.push(r) });
+    queue.setConnected(true);
+    const keepAlive = setInterval(() => broker.ackAll(0x10), 5);
+    try {
+      await assert.rejects(queue.send('ff/v1/t/p/dst/in/work', Buffer.from('x'), {}, { awaitSubscriber: true }),
+        (err: Error) => err instanceof LinkNoSubscribersError && (err as LinkNoSubscribersError & { code: string }).code === 'HA_LINK_NO_SUBSCRIBERS'
+          && /ff\/v1\/t\/p\/dst\/in\/work/.test(err.message) && /nothing is subscribed/.test(err.message));
+    } finally {
+      clearInterval(keepAlive);
+    }
+    assert.deepEqual(failures, ['no_matching_subscribers']);
+    assert.equal(queue.depth, 0);
+    // The topic is not stuck: a later message goes out as soon as someone listens.
+    const next = queue.send('ff/v1/t/p/dst/in/work', Buffer.from('y'), {}, { awaitSubscriber: true });
+    await tick();
+    broker.ackAll();
+    await next;
+  });
+
+  test('a message with its own shorter deadline (a link call) is not held past it, and not sent after it', async () => {
+    const broker = new FakeBroker();
+    const queue = new OutboundQueue(broker, opts());
+    queue.setConnected(true);
+    const keepAlive = setInterval(() => broker.ackAll(0x10), 5);
+    const started = Date.now();
+    try {
+      await assert.rejects(queue.send('dst', Buffer.from('call'), {}, { awaitSubscriber: true, deadlineMs: 50 }),
+        (err: Error) => err instanceof LinkNoSubscribersError && /within 0.05 s/.test(err.message));
+    } finally {
+      clearInterval(keepAlive);
+    }
+    assert.ok(Date.now() - started < 5000, 'not held for the queue deadline of 60 s');
+    await tick();
+    const sentBefore = broker.sent.length;
+    broker.ackAll();
+    await tick();
+    await tick();
+    assert.equal(broker.sent.length, sentBefore, 'not probed again once its node heard');
+    assert.equal(queue.depth, 0);
+  });
+
   test('reason labels', () => {
     assert.equal(reasonLabel(0x97), 'quota_exceeded');
     assert.equal(reasonLabel(0x95), 'packet_too_large');
     assert.equal(reasonLabel(undefined), 'connection');
+    assert.equal(reasonLabel(0x10), 'no_matching_subscribers');
   });
 });
