@@ -84,7 +84,7 @@ interface Item {
   payload: Buffer;
   properties: Record<string, unknown>;
   awaitSubscriber: boolean;
-  /** Set once the broker said no one was subscribed to its topic. */
+  /** Set once the broker said no one was subscribed to its topic (for this message or an earlier one). */
   unheard: boolean;
   /** How long it may be held, from when it was queued. */
   deadlineMs: number;
@@ -237,6 +237,7 @@ export class OutboundQueue {
 
   /** Holds `item` in its topic's line, in order of arrival. */
   private park(park: Park, item: Item): void {
+    item.unheard = true;
     let i = park.items.length;
     while (i > 0 && park.items[i - 1].seq > item.seq) i--;
     park.items.splice(i, 0, item);
@@ -276,7 +277,6 @@ export class OutboundQueue {
       else if (park) this.scheduleProbe(park);
     } else if (unheard) {
       this.events.retry?.(reasonLabel(reasonCode));
-      item.unheard = true;
       const line = park ?? { items: [], attempts: 0, due: false };
       this.parked.set(item.topic, line);
       this.park(line, item);

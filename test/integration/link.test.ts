@@ -39,6 +39,19 @@ const SENDER_FLOW = [
   ...exposeList('s-caught-list', 's', '/caught', 'caught'),
 ];
 
+/** An instance with a 3 s queue deadline: POST /lost sends msg.id to an instance nobody runs; GET /caught lists what its catch node got. */
+const LONELY_FLOW = [
+  { id: 'l', type: 'tab', label: 'lonely sender' },
+  { id: 'l-http', z: 'l', type: 'http in', url: '/lost', method: 'post', wires: [['l-id', 'l-ok']] },
+  { id: 'l-ok', z: 'l', type: 'http response', wires: [] },
+  { id: 'l-id', z: 'l', type: 'function', outputs: 1, wires: [['l-out']], func: 'return { id: Number(msg.req.query.id), payload: 1 };' },
+  { id: 'l-out', z: 'l', type: 'project link out', name: '', mode: 'link', broadcast: false, project: 'absent', topic: 'x', wires: [] },
+  { id: 'l-catch', z: 'l', type: 'catch', scope: ['l-out'], uncaught: false, wires: [['l-caught']] },
+  { id: 'l-caught', z: 'l', type: 'function', outputs: 1, wires: [],
+    func: 'const c = global.get("caught") || []; c.push({ id: msg.id, error: msg.error.message }); global.set("caught", c); return null;' },
+  ...exposeList('l-caught-list', 'l', '/caught', 'caught'),
+];
+
 /**
  * The 3-replica instance: counts `work` messages (GET /seen) and makes link calls to the responder (GET /call?n=N, GET /replies).
  */
@@ -84,6 +97,7 @@ async function poll<T>(what: string, read: () => Promise<T>, done: (value: T) =>
 describe('project link nodes on a real broker', () => {
   let broker: MosquittoServer;
   let sender: NodeRed;
+  let lonely: NodeRed;
   const receivers: NodeRed[] = [];
   const responders: NodeRed[] = [];
 
@@ -100,17 +114,20 @@ describe('project link nodes on a real broker', () => {
         env: { NR_HA_INSTANCE: 'sender', NR_HA_REPLICA: 'sender-1', NR_HA_TEAM: TEAM, NR_HA_MQTT_URL: broker.url } }),
       ...[1, 2, 3].map((i) => NodeRed.start({ name: `recv-${i}`, flows: RECEIVER_FLOW, settings: SETTINGS, env: haEnv('recv', `recv-${i}`) })),
       ...[1, 2].map((i) => NodeRed.start({ name: `resp-${i}`, flows: RESPONDER_FLOW, settings: SETTINGS, env: haEnv('resp', `resp-${i}`) })),
+      NodeRed.start({ name: 'lonely', flows: LONELY_FLOW, settings: SETTINGS,
+        env: { NR_HA_INSTANCE: 'lonely', NR_HA_REPLICA: 'lonely-1', NR_HA_TEAM: TEAM, NR_HA_MQTT_URL: broker.url, NR_HA_LINK_QUEUE_TIMEOUT_MS: '3000' } }),
     ]);
     sender = started[0];
+    lonely = started[6];
     receivers.push(...started.slice(1, 4));
-    responders.push(...started.slice(4));
+    responders.push(...started.slice(4, 6));
     await Promise.all([
       ...receivers.map((r) => subscribed(r, 'recv', 'work')),
       ...responders.map((r) => subscribed(r, 'resp', 'double')),
     ]);
   });
   after(async () => {
-    await Promise.all([sender, ...receivers, ...responders].map((nr) => nr?.close()));
+    await Promise.all([sender, lonely, ...receivers, ...responders].map((nr) => nr?.close()));
     await broker?.close();
   });
 
@@ -149,6 +166,16 @@ describe('project link nodes on a real broker', () => {
     assert.equal(quote.json, 42);
   });
 
+
+  test('a message to an instance nobody runs is reported by the catch node once its deadline passes, never dropped silently', async () => {
+    const sentAt = Date.now();
+    for (const id of [1, 2, 3]) assert.equal((await lonely.request('POST', `/lost?id=${id}`)).status, 200);
+    const caught = await poll('3 errors caught', async () => (await lonely.request('GET', '/caught')).json as Array<{ id: number; error: string }>,
+      (c) => c.length >= 3, 15_000);
+    assert.deepEqual(caught.map((c) => c.id), [1, 2, 3], `each message reported once, in order: ${JSON.stringify(caught)}`);
+    for (const c of caught) assert.match(c.error, /no one took the message on ff\/v1\/team1\/p\/absent\/in\/x within 3 s: nothing is subscribed to it/);
+    assert.ok(Date.now() - sentAt >= 3000, 'held until the deadline, not failed at once');
+  });
 
   test('bad input is reported by the node, never a crash', async () => {
     assert.ok(sender.proc.lines.some((l) => /\[error\] \[project link out:s-bad\] project link out: target instance must be 1-64 characters/.test(l)),

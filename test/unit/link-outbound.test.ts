@@ -186,13 +186,19 @@ describe('outbound queue', () => {
     queue.setConnected(true);
     const keepAlive = setInterval(() => broker.ackAll(0x10), 5);
     try {
-      await assert.rejects(queue.send('ff/v1/t/p/dst/in/work', Buffer.from('x'), {}, { awaitSubscriber: true }),
-        (err: Error) => err instanceof LinkNoSubscribersError && (err as LinkNoSubscribersError & { code: string }).code === 'HA_LINK_NO_SUBSCRIBERS'
-          && /ff\/v1\/t\/p\/dst\/in\/work/.test(err.message) && /nothing is subscribed/.test(err.message));
+      const first = queue.send('ff/v1/t/p/dst/in/work', Buffer.from('x'), {}, { awaitSubscriber: true });
+      await tick();
+      // A later message waits behind the first without being sent: its node hears the same reason.
+      const second = queue.send('ff/v1/t/p/dst/in/work', Buffer.from('x2'), {}, { awaitSubscriber: true });
+      for (const sent of [first, second]) {
+        await assert.rejects(sent,
+          (err: Error) => err instanceof LinkNoSubscribersError && (err as LinkNoSubscribersError & { code: string }).code === 'HA_LINK_NO_SUBSCRIBERS'
+            && /ff\/v1\/t\/p\/dst\/in\/work/.test(err.message) && /nothing is subscribed/.test(err.message));
+      }
     } finally {
       clearInterval(keepAlive);
     }
-    assert.deepEqual(failures, ['no_matching_subscribers']);
+    assert.deepEqual(failures, ['no_matching_subscribers', 'no_matching_subscribers']);
     assert.equal(queue.depth, 0);
     // The topic is not stuck: a later message goes out as soon as someone listens.
     const next = queue.send('ff/v1/t/p/dst/in/work', Buffer.from('y'), {}, { awaitSubscriber: true });
