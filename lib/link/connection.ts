@@ -130,9 +130,8 @@ export class LinkConnection extends EventEmitter {
       connectTimeout: 10_000,
       keepalive: 45,
       resubscribe: true,
-      // No Receive Maximum of our own: Mosquitto 2.0 counts QoS 2 messages as done at PUBREC and
-      // overruns it, and mqtt.js drops the connection when that happens. The broker's own in-flight
-      // limit and our delayed acknowledgements bound what we hold.
+      // No Receive Maximum of our own: the broker's in-flight limit and our delayed acknowledgements
+      // bound what we hold, and a lower limit would only leave more queued on the broker.
       properties: options.ha ? {} : { sessionExpiryInterval: options.sessionExpirySeconds ?? 300 },
       // mqtt.js calls its `debug` logger several times per packet even when debugging is off: ~2%
       // of a busy link's CPU. DEBUG=mqttjs* still gets its output.
