@@ -65,13 +65,24 @@ interface Subscription {
 /** After the broker confirms an unsubscribe it may still send what it had queued for us: wait for this much quiet. */
 const DRAIN_QUIET_MS = 500;
 /**
- * Messages handed to the flow and not yet taken by its first node, beyond which we stop reading.
- * Mosquitto does not pass a slow receiver's pace back to the sender: what we leave on the broker
- * queues there and is dropped past its per-client limit (1000 on a stock broker). Taking up to this
- * many off the broker lets a burst of several thousand through a busy replica; at 32 a single
- * receiver lost 340 of 10,000 QoS 1 messages in the bench.
+ * What a replica takes off the broker ahead of its flow: messages waiting or handed to the flow
+ * and not yet taken by its first node. Beyond either limit the connection stops reading, so memory
+ * stays bounded and the broker holds the rest. Large on purpose: Mosquitto does not slow a sender
+ * down for a slow receiver, and drops what queues for a client past its `max_queued_messages`
+ * (1000 on a stock broker). The same limits as the outbound queue, so a burst one runtime can
+ * send, another can take: under a 50,000-message burst to one receiver with another process taking
+ * CPU, a window of 1000 lost 11,405 messages in the broker and 20,000 lost 1,809.
  */
-const INBOUND_WINDOW = 1000;
+const INBOUND_WINDOW_MESSAGES = 100_000;
+const INBOUND_WINDOW_BYTES = 64 * 1024 * 1024;
+/**
+ * Longest a turn of the event loop should spend on the flow's work for link messages. The broker
+ * sends at most its in-flight window (20 on a stock Mosquitto) per turn, so turns of 1 ms let a
+ * replica read up to ~20,000 messages a second however slow its flow is.
+ */
+const TURN_BUDGET_MS = 1;
+/** Most messages handed to the flow in one turn. */
+const MAX_DELIVERIES_PER_TURN = 64;
 /** Longest a close waits for inbound messages or outbound acknowledgements. */
 export const DRAIN_MAX_MS = 10_000;
 
@@ -87,7 +98,16 @@ export class LinkConnection extends EventEmitter {
   private readonly byId = new Map<number, Subscription>();
   private nextId = 1;
   private inboundInFlight = 0;
+  private inboundBytes = 0;
   private readonly heldAcks: Array<() => void> = [];
+  /** Received (and acknowledged, within the inbound window), not yet handed to the flow. */
+  private inbox: IPublishPacket[] = [];
+  private inboxHead = 0;
+  private deliveryScheduled = false;
+  /** Messages handed to the flow per turn, adapted to how long the flow takes. */
+  private perTurn = 16;
+  /** When the previous delivery turn ran, while the inbox stays non-empty. */
+  private deliveringSince?: number;
   private lastInboundAt = 0;
   private refs = 0;
   private closing?: Promise<void>;
@@ -293,14 +313,57 @@ export class LinkConnection extends EventEmitter {
     this.inboundInFlight++;
     this.lastInboundAt = Date.now();
     linkMetrics.received.inc();
-    // mqtt.js reads the next packet only after this callback: holding it back once too many
-    // messages are in the flow bounds what a busy replica holds in memory.
-    if (this.inboundInFlight <= INBOUND_WINDOW) callback();
+    this.inboundBytes += packet.payload.length;
+    // mqtt.js reads the next packet only after this callback: holding it back once too much is
+    // waiting or in the flow bounds what a busy replica holds in memory.
+    if (this.inboundInFlight <= INBOUND_WINDOW_MESSAGES && this.inboundBytes <= INBOUND_WINDOW_BYTES) callback();
     else this.heldAcks.push(callback);
+    this.inbox.push(packet);
+    this.scheduleDelivery();
+  }
+
+  /**
+   * Hands waiting messages to the flow, a few per turn of the event loop. A turn that ran the flow
+   * for everything received would get long, and the broker sends only its in-flight window per
+   * turn: a busy replica would read no faster than it processes, and the excess would pile up on
+   * the broker until it drops it. Keeping turns near TURN_BUDGET_MS keeps reading ahead, so the
+   * excess waits here instead, within the inbound window. How many fit in a turn depends on the
+   * flow: the count halves when a turn ran long and grows by one when it was short.
+   */
+  private scheduleDelivery(): void {
+    if (this.deliveryScheduled) return;
+    this.deliveryScheduled = true;
+    setImmediate(() => {
+      this.deliveryScheduled = false;
+      const now = performance.now();
+      if (this.deliveringSince !== undefined) {
+        const turn = now - this.deliveringSince;
+        if (turn > TURN_BUDGET_MS) this.perTurn = Math.max(1, this.perTurn >> 1);
+        else if (turn < TURN_BUDGET_MS / 2) this.perTurn = Math.min(MAX_DELIVERIES_PER_TURN, this.perTurn + 1);
+      }
+      for (let i = 0; i < this.perTurn && this.inboxHead < this.inbox.length; i++) this.deliver(this.inbox[this.inboxHead++]);
+      if (this.inboxHead >= this.inbox.length) {
+        this.inbox = [];
+        this.inboxHead = 0;
+        this.deliveringSince = undefined;
+        return;
+      }
+      if (this.inboxHead > 1024) {
+        this.inbox = this.inbox.slice(this.inboxHead);
+        this.inboxHead = 0;
+      }
+      // The next callback runs one turn later: the time between the two is that turn.
+      this.deliveringSince = now;
+      this.scheduleDelivery();
+    });
+  }
+
+  private deliver(packet: IPublishPacket): void {
     const finish = () => {
       // One turn of the event loop: the flow's first hop has run.
       setImmediate(() => {
         this.inboundInFlight--;
+        this.inboundBytes -= packet.payload.length;
         this.lastInboundAt = Date.now();
         this.heldAcks.shift()?.();
       });

@@ -13,17 +13,18 @@ const list = (prefix: string, z: string, path: string, key: string) => [
 ];
 
 /**
- * HA-off sender: POST /burst?n=N emits N messages at once. A catch node on the link out records the
- * ids it reports as failed (GET /caught).
+ * HA-off sender: POST /burst?n=N emits N messages at once to instance `recv` (`&to=slow`: to
+ * `slow`). A catch node on the link outs records the ids they report as failed (GET /caught).
  */
 const SENDER_FLOW = [
   { id: 's', type: 'tab', label: 'sender' },
   { id: 's-burst', z: 's', type: 'http in', url: '/burst', method: 'post', wires: [['s-gen', 's-ok']] },
   { id: 's-ok', z: 's', type: 'http response', wires: [] },
-  { id: 's-gen', z: 's', type: 'function', outputs: 1, wires: [['s-out']],
-    func: 'const n = Number(msg.req.query.n); const base = Number(msg.req.query.base || 0); for (let i = 0; i < n; i++) node.send({ id: base + i, payload: { i } }); return null;' },
+  { id: 's-gen', z: 's', type: 'function', outputs: 2, wires: [['s-out'], ['s-out-slow']],
+    func: 'const n = Number(msg.req.query.n); const slow = msg.req.query.to === "slow"; for (let i = 0; i < n; i++) { const m = { id: i, payload: { i } }; node.send(slow ? [null, m] : [m, null]); } return null;' },
   { id: 's-out', z: 's', type: 'project link out', name: '', mode: 'link', broadcast: false, project: 'recv', topic: 'work', wires: [] },
-  { id: 's-catch', z: 's', type: 'catch', scope: ['s-out'], uncaught: false, wires: [['s-caught']] },
+  { id: 's-out-slow', z: 's', type: 'project link out', name: '', mode: 'link', broadcast: false, project: 'slow', topic: 'work', wires: [] },
+  { id: 's-catch', z: 's', type: 'catch', scope: ['s-out', 's-out-slow'], uncaught: false, wires: [['s-caught']] },
   { id: 's-caught', z: 's', type: 'function', outputs: 1, wires: [],
     func: 'const c = global.get("caught") || []; c.push(msg.id); global.set("caught", c); return null;' },
   ...list('s-caught-list', 's', '/caught', 'caught'),
@@ -41,6 +42,11 @@ const RECEIVER_FLOW = [
   { id: 'r-reset-res', z: 'r', type: 'http response', wires: [] },
 ];
 
+/** One HA-off receiver whose flow takes longer per message than the sender needs to send one. */
+const SLOW_RECEIVER_FLOW = RECEIVER_FLOW.map((node) => node.id === 'r-rec'
+  ? { ...node, func: 'let x = 0; for (let i = 0; i < 2000; i++) x += Math.sqrt(i); msg.x = x; ' + (node as { func: string }).func }
+  : node);
+
 async function poll<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
   const until = Date.now() + timeoutMs;
   let value = await read();
@@ -55,6 +61,7 @@ async function poll<T>(what: string, read: () => Promise<T>, done: (value: T) =>
 describe('project link under pressure, stock Mosquitto', () => {
   let broker: MosquittoServer;
   let sender: NodeRed;
+  let slow: NodeRed;
   const receivers: NodeRed[] = [];
   const seen = async () => (await Promise.all(receivers.map(async (r) => (await r.request('GET', '/seen')).json as number[])));
 
@@ -66,13 +73,16 @@ describe('project link under pressure, stock Mosquitto', () => {
         env: { NR_HA_INSTANCE: 'sender', NR_HA_TEAM: TEAM, NR_HA_MQTT_URL: broker.url } }),
       NodeRed.start({ name: 'recv-1', flows: RECEIVER_FLOW, settings: SETTINGS, env: haEnv('recv-1') }),
       NodeRed.start({ name: 'recv-2', flows: RECEIVER_FLOW, settings: SETTINGS, env: haEnv('recv-2') }),
+      NodeRed.start({ name: 'slow', flows: SLOW_RECEIVER_FLOW, settings: SETTINGS,
+        env: { NR_HA_INSTANCE: 'slow', NR_HA_TEAM: TEAM, NR_HA_MQTT_URL: broker.url } }),
     ]);
-    sender = started[0];
+    [sender, , , slow] = started;
     receivers.push(started[1], started[2]);
     await Promise.all(receivers.map((r) => r.proc.waitForLine(/Project link subscribed to \$share\/recv\//, 60_000)));
+    await slow.proc.waitForLine(/Project link subscribed to ff\/v1\/team1\/p\/slow\/in\/work/, 60_000);
   });
   after(async () => {
-    await Promise.all([sender, ...receivers].map((nr) => nr?.close()));
+    await Promise.all([sender, slow, ...receivers].map((nr) => nr?.close()));
     await broker?.close();
   });
 
@@ -89,5 +99,16 @@ describe('project link under pressure, stock Mosquitto', () => {
       assert.equal(broker.proc!.lines.filter((l) => /dropped/i.test(l)).length, 0, `broker dropped messages:\n${broker.proc!.tail(5)}`);
     });
   }
+
+  test('a burst of 50000 to one receiver slower than its sender: the receiver takes the excess off the broker, nothing is dropped', async () => {
+    assert.equal((await sender.request('POST', '/burst?n=50000&to=slow')).status, 200);
+    const dropped = () => broker.proc!.lines.filter((l) => /dropped/i.test(l));
+    // A message the broker dropped never arrives: stop waiting at the broker's first "dropped" line.
+    await poll('all 50000 handled', async () => ((await slow.request('GET', '/seen')).json as number[]).length, (n) => n >= 50_000 || dropped().length > 0, 120_000);
+    assert.deepEqual(dropped(), [], 'the broker dropped none of the messages queued for the slow receiver');
+    const list = (await slow.request('GET', '/seen')).json as number[];
+    assert.equal(new Set(list).size, 50_000, 'each message handled once');
+    assert.deepEqual((await sender.request('GET', '/caught')).json, [], 'nothing reported as failed');
+  });
 
 });
