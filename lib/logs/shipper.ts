@@ -14,7 +14,7 @@ export interface ShipperOptions {
   retryMs?: number;
   /**
    * How long entries gather before a write (unless a full batch is waiting). A write per entry cost
-   * a busy replica ~15% of its throughput in the overhead bench, most of it in round trips. @default 50
+   * a busy replica 17-19% of its throughput in the overhead bench. @default 50
    */
   flushDelayMs?: number;
   /** Called once when the buffer starts dropping, and again only after shipping has recovered. */
