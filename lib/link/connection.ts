@@ -78,7 +78,7 @@ const INBOUND_WINDOW_BYTES = 64 * 1024 * 1024;
 /**
  * Longest a turn of the event loop should spend on the flow's work for link messages. The broker
  * sends at most its in-flight window (20 on a stock Mosquitto) per turn, so turns of 1 ms let a
- * replica read up to ~20,000 messages a second however slow its flow is.
+ * replica read up to ~20,000 messages a second while its flow takes less than that per message.
  */
 const TURN_BUDGET_MS = 1;
 /** Most messages handed to the flow in one turn. */
