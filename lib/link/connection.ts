@@ -83,6 +83,11 @@ const INBOUND_WINDOW_BYTES = 64 * 1024 * 1024;
 const TURN_BUDGET_MS = 1;
 /** Most messages handed to the flow in one turn. */
 const MAX_DELIVERIES_PER_TURN = 64;
+/**
+ * Unacknowledged messages the broker may send us (MQTT v5 Receive Maximum): a pause of the
+ * event loop as long as this many messages take to arrive costs nothing on the broker's side.
+ */
+const RECEIVE_MAXIMUM = 10_000;
 /** Longest a close waits for inbound messages or outbound acknowledgements. */
 export const DRAIN_MAX_MS = 10_000;
 
@@ -150,9 +155,14 @@ export class LinkConnection extends EventEmitter {
       connectTimeout: 10_000,
       keepalive: 45,
       resubscribe: true,
-      // No Receive Maximum of our own: the broker's in-flight limit and our delayed acknowledgements
-      // bound what we hold, and a lower limit would only leave more queued on the broker.
-      properties: options.ha ? {} : { sessionExpiryInterval: options.sessionExpirySeconds ?? 300 },
+      // Without a Receive Maximum of our own, Mosquitto sends a client only its max_inflight_messages
+      // (20 on a stock broker) unacknowledged: a replica then reads at most 20 messages per turn of
+      // its event loop, and during a pause (a garbage collection, a slow node) the rest queues on
+      // the broker, which drops it past 1000. A large one lets the broker hand the backlog over.
+      properties: {
+        receiveMaximum: RECEIVE_MAXIMUM,
+        ...(options.ha ? {} : { sessionExpiryInterval: options.sessionExpirySeconds ?? 300 }),
+      },
       // mqtt.js calls its `debug` logger several times per packet even when debugging is off: ~2%
       // of a busy link's CPU. DEBUG=mqttjs* still gets its output.
       log: process.env.DEBUG ? undefined : () => undefined,
