@@ -125,7 +125,7 @@ export = function register(RED: RedNodeApi) {
       // The reply subscription must be in place before the request can be answered.
       subscribed
         // A request still waiting for a responder when the call times out is not sent late.
-        .then(() => link.conn.publish(requestTopic, payload, { correlationData: Buffer.from(eventId), responseTopic: replyFilter }, timeoutMs))
+        .then(() => link.conn.publish(requestTopic, payload, { correlationData: Buffer.from(eventId), responseTopic: replyFilter }, { awaitSubscriber: true, deadlineMs: timeoutMs }))
         .catch(fail);
     });
 

@@ -70,7 +70,8 @@ export = function register(RED: RedNodeApi) {
         return;
       }
       pending++;
-      link.conn.publish(topic, payload, properties).then(() => done(), (err: Error) => done(err)).finally(() => { pending--; });
+      // A broadcast may have no listener; a direct message or a reply nobody took is not delivered.
+      link.conn.publish(topic, payload, properties, { awaitSubscriber: !(mode === 'link' && broadcast) }).then(() => done(), (err: Error) => done(err)).finally(() => { pending--; });
     });
 
     node.on('close', (done) => {

@@ -9,8 +9,8 @@
 import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import mqtt, { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
-import { NO_MATCHING_SUBSCRIBERS, OutboundOptions, OutboundQueue } from './outbound';
-import { filterMatches, parseLinkTopic } from './topics';
+import { NO_MATCHING_SUBSCRIBERS, OutboundOptions, OutboundQueue, SendOptions } from './outbound';
+import { filterMatches } from './topics';
 import { redactUrl } from '../config';
 import { linkMetrics } from './metrics';
 import { drainBeforeStop } from '../runtime/shutdown';
@@ -295,14 +295,12 @@ export class LinkConnection extends EventEmitter {
   }
 
   /**
-   * Queues a publish (flow controlled); resolves when the broker acknowledged it and, unless it is
-   * a broadcast, someone was subscribed. `deadlineMs` shortens the queue's deadline for this message.
+   * Queues a publish (flow controlled); resolves when the broker acknowledged it and, unless
+   * `send.awaitSubscriber` is false (a broadcast, which may have no listener), someone was subscribed.
    */
-  publish(topic: string, payload: Buffer, properties: Record<string, unknown> = {}, deadlineMs?: number): Promise<void> {
+  publish(topic: string, payload: Buffer, properties: Record<string, unknown> = {}, send: SendOptions = { awaitSubscriber: true }): Promise<void> {
     const userProperties = { ...this.options.userProperties, ...(properties.userProperties as object | undefined), _publishTime: String(Date.now()) };
-    // A broadcast may have no listener; a direct message or a reply nobody took is not delivered.
-    const awaitSubscriber = parseLinkTopic(topic)?.kind !== 'out';
-    return this.outbound.send(topic, payload, { contentType: 'application/json', ...properties, userProperties }, { awaitSubscriber, deadlineMs })
+    return this.outbound.send(topic, payload, { contentType: 'application/json', ...properties, userProperties }, send)
       .then(() => { linkMetrics.sent.inc(); });
   }
 

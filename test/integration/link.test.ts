@@ -39,14 +39,18 @@ const SENDER_FLOW = [
   ...exposeList('s-caught-list', 's', '/caught', 'caught'),
 ];
 
-/** An instance with a 3 s queue deadline: POST /lost sends msg.id to an instance nobody runs; GET /caught lists what its catch node got. */
+/**
+ * An instance with a 3 s queue deadline: POST /lost sends msg.id to an instance nobody runs and
+ * broadcasts it to nobody; GET /caught lists what its catch node got.
+ */
 const LONELY_FLOW = [
   { id: 'l', type: 'tab', label: 'lonely sender' },
   { id: 'l-http', z: 'l', type: 'http in', url: '/lost', method: 'post', wires: [['l-id', 'l-ok']] },
   { id: 'l-ok', z: 'l', type: 'http response', wires: [] },
-  { id: 'l-id', z: 'l', type: 'function', outputs: 1, wires: [['l-out']], func: 'return { id: Number(msg.req.query.id), payload: 1 };' },
+  { id: 'l-id', z: 'l', type: 'function', outputs: 1, wires: [['l-out', 'l-bcast']], func: 'return { id: Number(msg.req.query.id), payload: 1 };' },
   { id: 'l-out', z: 'l', type: 'project link out', name: '', mode: 'link', broadcast: false, project: 'absent', topic: 'x', wires: [] },
-  { id: 'l-catch', z: 'l', type: 'catch', scope: ['l-out'], uncaught: false, wires: [['l-caught']] },
+  { id: 'l-bcast', z: 'l', type: 'project link out', name: '', mode: 'link', broadcast: true, project: '', topic: 'news', wires: [] },
+  { id: 'l-catch', z: 'l', type: 'catch', scope: ['l-out', 'l-bcast'], uncaught: false, wires: [['l-caught']] },
   { id: 'l-caught', z: 'l', type: 'function', outputs: 1, wires: [],
     func: 'const c = global.get("caught") || []; c.push({ id: msg.id, error: msg.error.message }); global.set("caught", c); return null;' },
   ...exposeList('l-caught-list', 'l', '/caught', 'caught'),
@@ -167,11 +171,14 @@ describe('project link nodes on a real broker', () => {
   });
 
 
-  test('a message to an instance nobody runs is reported by the catch node once its deadline passes, never dropped silently', async () => {
+  test('a message to an instance nobody runs is reported by the catch node once its deadline passes; a broadcast nobody hears is not', async () => {
     const sentAt = Date.now();
     for (const id of [1, 2, 3]) assert.equal((await lonely.request('POST', `/lost?id=${id}`)).status, 200);
-    const caught = await poll('3 errors caught', async () => (await lonely.request('GET', '/caught')).json as Array<{ id: number; error: string }>,
+    await poll('3 errors caught', async () => (await lonely.request('GET', '/caught')).json as Array<{ id: number; error: string }>,
       (c) => c.length >= 3, 15_000);
+    // A broadcast nobody listens to is sent, not held: it must not be reported a moment later.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const caught = (await lonely.request('GET', '/caught')).json as Array<{ id: number; error: string }>;
     assert.deepEqual(caught.map((c) => c.id), [1, 2, 3], `each message reported once, in order: ${JSON.stringify(caught)}`);
     for (const c of caught) assert.match(c.error, /no one took the message on ff\/v1\/team1\/p\/absent\/in\/x within 3 s: nothing is subscribed to it/);
     assert.ok(Date.now() - sentAt >= 3000, 'held until the deadline, not failed at once');
