@@ -6,6 +6,7 @@
 import { NodeRed } from '../test/harness/node-red';
 import { RedisServer } from '../test/harness/redis';
 import type { BenchSection } from './lib/report';
+import { BUSY_FLOW } from './lib/flows';
 import { closeAll, count, cpuMs, ensureTemplate, loadAverage, median, runAlone } from './lib/setup';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -13,30 +14,6 @@ const MESSAGES = QUICK ? 5000 : 20_000;
 const REQUESTS = QUICK ? 1000 : 4000;
 const CLIENTS = 32;
 const RUNS = QUICK ? 3 : 5;
-
-// Node ids differ from every name: Node-RED takes a property equal to a node id for a config-node reference.
-const FLOW = [
-  { id: 'b-tab', type: 'tab', label: 'bench' },
-  { id: 'b-in', z: 'b-tab', type: 'http in', url: '/work', method: 'get', wires: [['b-fan']] },
-  {
-    id: 'b-fan', z: 'b-tab', type: 'function', name: 'fan out', outputs: 1, wires: [['b-work']],
-    func: [
-      'const n = Number(msg.req.query.n), log = msg.req.query.log === "1";',
-      'for (let i = 0; i < n; i++) node.send(i === n - 1 ? { payload: i, n, log, req: msg.req, res: msg.res } : { payload: i, n, log });',
-      'return null;',
-    ].join('\n'),
-  },
-  {
-    id: 'b-work', z: 'b-tab', type: 'function', name: 'work', outputs: 1, wires: [['b-out']],
-    func: [
-      'const order = { id: msg.payload, lines: [msg.payload % 7, msg.payload % 11], total: msg.payload * 1.5 };',
-      'msg.total = JSON.parse(JSON.stringify(order)).total;',
-      'if (msg.log) node.warn(`order ${order.id} total ${msg.total}`);',
-      'return msg.payload === msg.n - 1 ? msg : null;',
-    ].join('\n'),
-  },
-  { id: 'b-out', z: 'b-tab', type: 'http response', wires: [] },
-];
 
 interface Run {
   /** Wall time, milliseconds. */
@@ -86,8 +63,8 @@ export async function logsBench(): Promise<BenchSection[]> {
   let on: NodeRed | undefined;
   try {
     [off, on] = await Promise.all([
-      NodeRed.start({ name: 'shipping-off', env: env('off'), flows: FLOW, waitFor: /Started flows/ }),
-      NodeRed.start({ name: 'shipping-on', env: env('on', redis.url), flows: FLOW, waitFor: /Started flows/ }),
+      NodeRed.start({ name: 'shipping-off', env: env('off'), flows: BUSY_FLOW, waitFor: /Started flows/ }),
+      NodeRed.start({ name: 'shipping-on', env: env('on', redis.url), flows: BUSY_FLOW, waitFor: /Started flows/ }),
     ]);
     const shipping = on;
     const drained = async () => {

@@ -5,6 +5,7 @@ import { MosquittoServer } from '../test/harness/mosquitto';
 import { NodeRed } from '../test/harness/node-red';
 import { RedisServer } from '../test/harness/redis';
 import { BenchSection, machine } from './lib/report';
+import { BUSY_FLOW } from './lib/flows';
 import { closeAll, count, cpuMs, EDITOR_OFF, ensureTemplate, loadAverage, median, runAlone, startPlainNodeRed } from './lib/setup';
 import { requireWrk, wrk } from './lib/wrk';
 
@@ -17,31 +18,6 @@ const BURST = QUICK ? 5000 : 20_000;
 const BURST_ROUNDS = QUICK ? 2 : 4;
 const TARGET_PERCENT = 5;
 
-// Node ids differ from every name: Node-RED takes a property equal to a node id for a config-node reference.
-const FLOW = [
-  { id: 'bo-tab', type: 'tab', label: 'bench overhead' },
-  { id: 'bo-in', z: 'bo-tab', type: 'http in', url: '/work', method: 'get', wires: [['bo-fan']] },
-  {
-    id: 'bo-fan', z: 'bo-tab', type: 'function', name: 'fan out', outputs: 1, wires: [['bo-work']],
-    func: [
-      'const n = Number(msg.req.query.n) || 1;',
-      'for (let i = 0; i < n; i++) node.send(i === n - 1 ? { payload: i, n, req: msg.req, res: msg.res } : { payload: i, n });',
-      'return null;',
-    ].join('\n'),
-  },
-  {
-    id: 'bo-work', z: 'bo-tab', type: 'function', name: 'work', outputs: 1, wires: [['bo-last']],
-    func: [
-      'const order = { id: msg.payload, lines: [msg.payload % 7, msg.payload % 11], total: msg.payload * 1.5 };',
-      'msg.total = JSON.parse(JSON.stringify(order)).total;',
-      'node.warn(`order ${order.id} total ${msg.total}`);',
-      'return msg;',
-    ].join('\n'),
-  },
-  { id: 'bo-last', z: 'bo-tab', type: 'switch', name: 'last', property: 'res', propertyType: 'msg', rules: [{ t: 'nnull' }], checkall: 'true', outputs: 1, wires: [['bo-out']] },
-  { id: 'bo-out', z: 'bo-tab', type: 'http response', wires: [] },
-];
-
 interface Target {
   label: string;
   nr: NodeRed;
@@ -53,7 +29,7 @@ async function burst(target: Target, messages: number): Promise<{ msgsPerSec: nu
   const pid = target.nr.proc.child.pid!;
   const cpu = cpuMs(pid);
   const start = process.hrtime.bigint();
-  const res = await fetch(`${target.nr.url}/work?n=${messages}`);
+  const res = await fetch(`${target.nr.url}/work?n=${messages}&log=1`);
   const text = await res.text();
   if (res.status !== 200) throw new Error(`burst request to ${target.label} failed: ${res.status} ${text}`);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -63,7 +39,7 @@ async function burst(target: Target, messages: number): Promise<{ msgsPerSec: nu
 async function load(target: Target, seconds: number): Promise<{ rps: number; cpuPerReq: number }> {
   const pid = target.nr.proc.child.pid!;
   const cpu = cpuMs(pid);
-  const result = await wrk(`${target.nr.url}/work?n=1`, { connections: CONNECTIONS, seconds });
+  const result = await wrk(`${target.nr.url}/work?n=1&log=1`, { connections: CONNECTIONS, seconds });
   if (result.errors) throw new Error(`${result.errors} requests to ${target.label} failed`);
   return { rps: result.rps, cpuPerReq: ((cpuMs(pid) - cpu) * 1000) / result.requests };
 }
@@ -82,9 +58,9 @@ export async function overheadBench(): Promise<BenchSection[]> {
   const opened: Array<{ close(): Promise<void> } | undefined> = [redis, mosquitto];
   try {
     const [plain, ha] = await Promise.all([
-      startPlainNodeRed({ name: 'plain', flows: FLOW, settings: EDITOR_OFF, waitFor: /Started flows/ }),
+      startPlainNodeRed({ name: 'plain', flows: BUSY_FLOW, settings: EDITOR_OFF, waitFor: /Started flows/ }),
       NodeRed.start({
-        name: 'ha', flows: FLOW, waitFor: /Started flows/,
+        name: 'ha', flows: BUSY_FLOW, waitFor: /Started flows/,
         env: { NR_HA_ENABLED: 'true', NR_HA_INSTANCE: 'bench-overhead', NR_HA_REPLICA: 'bench-1', NR_HA_REDIS_URL: redis.url, NR_HA_MQTT_URL: mosquitto.url },
       }),
     ]);
