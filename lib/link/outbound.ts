@@ -132,7 +132,10 @@ export class OutboundQueue {
     return this.bytes;
   }
 
-  /** Resolves once the broker acknowledged the publish; rejects with a named error otherwise. */
+  /**
+   * Resolves once the broker acknowledged the publish (and, with `awaitSubscriber`, someone was
+   * subscribed); rejects with a named error otherwise. Without options it is a plain publish.
+   */
   send(topic: string, payload: Buffer, properties: Record<string, unknown>, options: SendOptions = { awaitSubscriber: false }): Promise<void> {
     if (this.closed) return Promise.reject(new LinkClosedError('project link connection is closed'));
     if (this.depth + 1 > this.options.maxMessages) {
