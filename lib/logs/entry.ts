@@ -54,11 +54,11 @@ export function entryFromEvent(event: NodeRedLogEvent, replica: string, threshol
 }
 
 /** The stream field holding an entry as JSON: one field costs less to encode and store than one per property. */
-const ENTRY_FIELD = 'e';
+export const ENTRY_FIELD = 'e';
 
-/** The field/value list for XADD. */
-export function toStreamFields(entry: NewLogEntry): string[] {
-  return [ENTRY_FIELD, JSON.stringify(entry)];
+/** The value of an entry's ENTRY_FIELD. It never holds a raw newline, so entries can be joined by one. */
+export function toStreamValue(entry: NewLogEntry): string {
+  return JSON.stringify(entry);
 }
 
 /** An entry from an XRANGE row; undefined for a row this version cannot read. */

@@ -1,12 +1,34 @@
 import type Redis from 'ioredis';
-import { NewLogEntry, toStreamFields } from './entry';
+import { ENTRY_FIELD, NewLogEntry, toStreamValue } from './entry';
+
+/**
+ * Appends a batch of entries to the stream, one XADD each, in one call: 500 XADDs in a pipeline
+ * cost the replica ~10 µs of CPU per entry in ioredis, one call with the batch ~1 µs. The entries
+ * come joined by newlines (JSON never holds a raw one). Returns {written} or {written, error}:
+ * a failed XADD stops the batch, and only the entries after those written are sent again.
+ * KEYS[1] stream; ARGV[1] MAXLEN (approximate); ARGV[2] field name; ARGV[3] the joined entries.
+ */
+const APPEND = `
+local written, from = 0, 1
+while true do
+  local stop = string.find(ARGV[3], '\\n', from, true)
+  local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[2], string.sub(ARGV[3], from, (stop or 0) - 1))
+  if type(added) == 'table' and added.err then return {written, added.err} end
+  written = written + 1
+  if not stop then return {written} end
+  from = stop + 1
+end`;
+
+type ShipperClient = Redis & {
+  nrhaLogAppend(stream: string, maxLength: string, field: string, entries: string): Promise<[number, string?]>;
+};
 
 export interface ShipperOptions {
   /** The instance's log stream key (see lib/redis/keys.ts). */
   streamKey: string;
   /** Entries kept in memory while Redis is slow or down; beyond it the oldest is dropped and counted. @default 5000 */
   maxBuffer?: number;
-  /** Entries written in one pipeline. @default 500 */
+  /** Entries written in one call. @default 500 */
   maxBatch?: number;
   /** Length the stream is capped at (XADD MAXLEN ~, so Redis may keep a little more). @default 20000 */
   maxStreamLength?: number;
@@ -23,8 +45,8 @@ export interface ShipperOptions {
 
 /**
  * Ships log entries to the instance's Redis stream. Entries gather for `flushDelayMs` (or until a
- * full batch waits) and go out in one pipeline, one write at a time, so a busy replica sends a few
- * large pipelines a second rather than one per line, and a line reaches the combined log within
+ * full batch waits) and go out in one script call, one call at a time, so a busy replica sends a
+ * few large writes a second rather than one per line, and a line reaches the combined log within
  * about that delay. While Redis is slow or down the entries wait in a bounded buffer: memory stays
  * capped, the oldest entries are dropped and counted, and Node-RED's logger is never blocked.
  */
@@ -52,7 +74,11 @@ export class LogShipper {
     this.flush();
   };
 
-  constructor(private readonly redis: Redis, private readonly options: ShipperOptions) {
+  private readonly redis: ShipperClient;
+
+  constructor(redis: Redis, private readonly options: ShipperOptions) {
+    this.redis = redis as ShipperClient;
+    this.redis.defineCommand('nrhaLogAppend', { lua: APPEND, numberOfKeys: 1 });
     this.maxBuffer = options.maxBuffer ?? 5000;
     this.maxBatch = options.maxBatch ?? 500;
     this.maxStreamLength = String(options.maxStreamLength ?? 20_000);
@@ -128,12 +154,9 @@ export class LogShipper {
     this.head += batch.length;
     this.compact();
     this.sending = true;
-    const pipeline = this.redis.pipeline();
-    for (const entry of batch) {
-      pipeline.xadd(this.options.streamKey, 'MAXLEN', '~', this.maxStreamLength, '*', ...toStreamFields(entry));
-    }
-    pipeline.exec().then(
-      (results) => this.settle(batch, batch.filter((_, i) => !results || results[i]?.[0])),
+    const joined = batch.map(toStreamValue).join('\n');
+    this.redis.nrhaLogAppend(this.options.streamKey, this.maxStreamLength, ENTRY_FIELD, joined).then(
+      ([written]) => this.settle(batch, batch.slice(written)),
       () => this.settle(batch, batch),
     );
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  atOrAbove, compareSeq, entryFromEvent, formatEntryLine, fromStreamFields, MAX_MESSAGE_LENGTH, toStreamFields,
+  atOrAbove, compareSeq, entryFromEvent, formatEntryLine, fromStreamFields, ENTRY_FIELD, MAX_MESSAGE_LENGTH, toStreamValue,
 } from '../../lib/logs/entry';
 import { logCollector } from '../../lib/logs/collector';
 import { LocalLogRing } from '../../lib/logs/ring';
@@ -34,11 +34,19 @@ test('levels: at or above means as severe or more', () => {
 
 test('stream fields round-trip; unreadable rows are skipped', () => {
   const entry = { time: 1732900000123, level: 'warn' as const, replica: 'r-1', type: 'function', name: 'calc', id: 'n1', msg: 'a <b> "c"' };
-  assert.deepEqual(fromStreamFields('1-0', toStreamFields(entry)), { seq: '1-0', ...entry });
-  assert.deepEqual(fromStreamFields('1-1', toStreamFields({ time: 1, level: 'info', replica: 'r', msg: 'm' })), { seq: '1-1', time: 1, level: 'info', replica: 'r', msg: 'm' });
+  assert.deepEqual(fromStreamFields('1-0', [ENTRY_FIELD, toStreamValue(entry)]), { seq: '1-0', ...entry });
+  const short = { time: 1, level: 'info' as const, replica: 'r', msg: 'm' };
+  assert.deepEqual(fromStreamFields('1-1', [ENTRY_FIELD, toStreamValue(short)]), { seq: '1-1', ...short });
   for (const bad of [['e', '{not json'], ['e', '{"time":"soon","level":"info","replica":"r"}'], ['e', '{"time":1,"level":"loud","replica":"r"}'], ['x', '{}'], ['e', 'null']]) {
     assert.equal(fromStreamFields('2-0', bad), undefined, bad[1]);
   }
+});
+
+test('a stream value holds no raw newline, so the shipper can join a batch with them', () => {
+  const entry = { time: 1, level: 'error' as const, replica: 'r\n1', msg: 'line one\nline two\r\n' };
+  const value = toStreamValue(entry);
+  assert.ok(!value.includes('\n'));
+  assert.deepEqual(fromStreamFields('1-0', [ENTRY_FIELD, value]), { seq: '1-0', ...entry });
 });
 
 test('stream ids order by time, then sequence (not as strings)', () => {
