@@ -26,8 +26,15 @@ type ShipperClient = Redis & {
 export interface ShipperOptions {
   /** The instance's log stream key (see lib/redis/keys.ts). */
   streamKey: string;
-  /** Entries kept in memory while Redis is slow or down; beyond it the oldest is dropped and counted. @default 5000 */
+  /**
+   * Entries kept in memory while Redis is slow or down, or while a flow logs faster than they can
+   * be written (a flow that logs 20,000 lines in one event-loop turn gives the shipper no turn in
+   * between); beyond it the oldest are dropped and counted. More than the stream keeps would gain
+   * nothing. @default maxStreamLength
+   */
   maxBuffer?: number;
+  /** Bound on the buffer's memory: message characters plus ENTRY_OVERHEAD per entry. @default 16 MiB */
+  maxBufferBytes?: number;
   /** Entries written in one call. @default 500 */
   maxBatch?: number;
   /** Length the stream is capped at (XADD MAXLEN ~, so Redis may keep a little more). @default 20000 */
@@ -58,6 +65,8 @@ export class LogShipper {
 
   private queue: NewLogEntry[] = [];
   private head = 0;
+  /** Approximate memory of the entries waiting (see entrySize). */
+  private bufferedBytes = 0;
   private sending = false;
   private waitingForReady = false;
   private retryTimer?: NodeJS.Timeout;
@@ -65,6 +74,7 @@ export class LogShipper {
   private dropping = false;
   private closed = false;
   private readonly maxBuffer: number;
+  private readonly maxBufferBytes: number;
   private readonly maxBatch: number;
   private readonly maxStreamLength: string;
   private readonly retryMs: number;
@@ -79,9 +89,11 @@ export class LogShipper {
   constructor(redis: Redis, private readonly options: ShipperOptions) {
     this.redis = redis as ShipperClient;
     this.redis.defineCommand('nrhaLogAppend', { lua: APPEND, numberOfKeys: 1 });
-    this.maxBuffer = options.maxBuffer ?? 5000;
+    const maxStreamLength = options.maxStreamLength ?? 20_000;
+    this.maxBuffer = options.maxBuffer ?? maxStreamLength;
+    this.maxBufferBytes = options.maxBufferBytes ?? 16 * 1024 * 1024;
     this.maxBatch = options.maxBatch ?? 500;
-    this.maxStreamLength = String(options.maxStreamLength ?? 20_000);
+    this.maxStreamLength = String(maxStreamLength);
     this.retryMs = options.retryMs ?? 1000;
     this.flushDelayMs = options.flushDelayMs ?? 50;
   }
@@ -94,7 +106,8 @@ export class LogShipper {
   enqueue(entry: NewLogEntry): void {
     if (this.closed) return;
     this.queue.push(entry);
-    if (this.buffered > this.maxBuffer) this.dropOldest(this.buffered - this.maxBuffer);
+    this.bufferedBytes += entrySize(entry);
+    this.trim();
     this.schedule();
   }
 
@@ -110,7 +123,14 @@ export class LogShipper {
     this.redis.off('ready', this.onReady);
   }
 
-  private dropOldest(count: number): void {
+  /** Drops the oldest waiting entries until the buffer is within both of its bounds. */
+  private trim(): void {
+    let count = 0;
+    while (this.buffered - count > this.maxBuffer || (this.bufferedBytes > this.maxBufferBytes && this.buffered - count > 1)) {
+      this.bufferedBytes -= entrySize(this.queue[this.head + count]);
+      count++;
+    }
+    if (count === 0) return;
     this.head += count;
     this.dropped += count;
     if (!this.dropping) {
@@ -152,6 +172,7 @@ export class LogShipper {
     }
     const batch = this.queue.slice(this.head, this.head + this.maxBatch);
     this.head += batch.length;
+    for (const entry of batch) this.bufferedBytes -= entrySize(entry);
     this.compact();
     this.sending = true;
     const joined = batch.map(toStreamValue).join('\n');
@@ -172,7 +193,8 @@ export class LogShipper {
     // Failed entries are the oldest: put them back in front, within the cap.
     this.queue = [...failed, ...this.queue.slice(this.head)];
     this.head = 0;
-    if (this.buffered > this.maxBuffer) this.dropOldest(this.buffered - this.maxBuffer);
+    for (const entry of failed) this.bufferedBytes += entrySize(entry);
+    this.trim();
     if (this.redis.status === 'ready') {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
@@ -183,4 +205,11 @@ export class LogShipper {
       this.flush();
     }
   }
+}
+
+/** Per-entry memory beyond its message text: the object, its other fields, the array slot. */
+const ENTRY_OVERHEAD = 200;
+
+function entrySize(entry: NewLogEntry): number {
+  return entry.msg.length + ENTRY_OVERHEAD;
 }

@@ -255,17 +255,17 @@ describe('combined logs of 3 replicas through Redis', () => {
     assert.match(local.warning ?? '', /Redis unavailable/);
     assert.deepEqual(local.entries.map((e) => e.msg), [`${downTag} n=1 from shop-1`]);
 
-    // More than the 5000-entry buffer while Redis is down: the oldest are dropped and counted.
-    assert.equal((await first.request('GET', `/burst?tag=${downTag}&count=6000`)).status, 200);
-    await first.proc.waitForLine(new RegExp(`${downTag} burst 5999`), 10_000);
+    // More than the 20,000-entry buffer while Redis is down: the oldest are dropped and counted.
+    assert.equal((await first.request('GET', `/burst?tag=${downTag}&count=25000`)).status, 200);
+    await first.proc.waitForLine(new RegExp(`${downTag} burst 24999`), 20_000);
     const metrics = (await first.request('GET', '/ha/metrics')).text;
     const dropped = Number(/^nrha_log_entries_dropped_total\{replica="shop-1"\} (\d+)$/m.exec(metrics)![1]);
-    assert.ok(dropped >= 1000, `dropped ${dropped}`);
-    assert.equal(Number(/^nrha_log_buffer_entries\{replica="shop-1"\} (\d+)$/m.exec(metrics)![1]), 5000);
+    assert.ok(dropped >= 5000, `dropped ${dropped}`);
+    assert.equal(Number(/^nrha_log_buffer_entries\{replica="shop-1"\} (\d+)$/m.exec(metrics)![1]), 20_000);
 
     await redis.restart();
     const shipped = await pollUntil('the buffered entries shipped', async () => {
-      const answer = await logs(first, { q: `${downTag} burst 5999` });
+      const answer = await logs(first, { q: `${downTag} burst 24999` });
       return answer.source === 'redis' && answer.entries.length === 1 ? answer : undefined;
     }, 20_000);
     assert.equal(shipped.entries[0].replica, 'shop-1');
@@ -305,6 +305,32 @@ describe('LogShipper against a real Redis that stalls', () => {
       const expected = [...Array.from({ length: 10 }, (_, n) => n), ...Array.from({ length: 100 }, (_, n) => 410 + n)].map((n) => `entry ${n}`);
       assert.deepEqual(stored, expected, 'the 10 sent before the stall and the newest 100, in order');
       assert.equal(shipper.shipped, 110);
+      await shipper.close();
+    } finally {
+      client.disconnect();
+      admin.disconnect();
+      await redis.close();
+    }
+  });
+
+  test('the buffer is bounded in bytes too: large entries are dropped oldest first, the newest kept', async () => {
+    const redis = await RedisServer.start();
+    const client = connectRedis(redis.url, 'shipper-test');
+    const admin = connectRedis(redis.url, 'shipper-test-admin');
+    try {
+      await Promise.all([redisReady(client), redisReady(admin)]);
+      await admin.client('PAUSE', 3000, 'WRITE');
+      // 1,000 characters + 200 of overhead each: 12,000 bytes hold 10 entries.
+      const shipper = new LogShipper(client, { streamKey: 'logs', maxBufferBytes: 12_000 });
+      const msg = (n: number) => `entry ${n} `.padEnd(1000, 'x');
+      for (let n = 0; n < 50; n++) shipper.enqueue({ time: Date.now(), level: 'info', replica: 'r1', msg: msg(n) });
+      assert.equal(shipper.buffered, 10);
+      assert.equal(shipper.dropped, 40);
+
+      await admin.client('UNPAUSE');
+      await pollUntil('the kept entries stored', async () => (shipper.shipped === 10 ? true : undefined), 5000);
+      const stored = (await admin.xrange('logs', '-', '+')).map(([, fields]) => JSON.parse(fields[1]).msg as string);
+      assert.deepEqual(stored, Array.from({ length: 10 }, (_, n) => msg(40 + n)));
       await shipper.close();
     } finally {
       client.disconnect();
