@@ -107,7 +107,7 @@ export async function logsBench(): Promise<BenchSection[]> {
       rows,
       notes: [
         'The rows without log lines ship nothing: their difference is the noise of the run.',
-        'A flow that logs more than the 5,000-entry buffer within one event-loop turn drops the oldest entries of that burst (counted in nrha_log_entries_dropped_total); console output keeps every line.',
+        'A flow that logs more than the buffer holds (20,000 entries or 16 MiB) within one event-loop turn drops the oldest entries of that burst (counted in nrha_log_entries_dropped_total); console output keeps every line.',
         `Load average before / after: ${loadBefore} / ${loadAverage()}.`,
       ],
     }];
