@@ -18,25 +18,40 @@ export class Proc {
   constructor(readonly name: string, command: string, args: string[], options: SpawnOptions = {}) {
     this.child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(this.child);
+    const keep = (parts: string[]) => {
+      this.lines.push(...parts);
+      if (process.env.NR_HA_TEST_VERBOSE) parts.forEach((l) => console.error(`[${name}] ${l}`));
+      this.waiters.forEach((wake) => wake());
+    };
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       let partial = '';
       stream.setEncoding('utf8');
       stream.on('data', (chunk: string) => {
         const parts = (partial + chunk).split('\n');
         partial = parts.pop() ?? '';
-        if (parts.length) {
-          this.lines.push(...parts);
-          if (process.env.NR_HA_TEST_VERBOSE) parts.forEach((l) => console.error(`[${name}] ${l}`));
-          this.waiters.forEach((wake) => wake());
-        }
+        if (parts.length) keep(parts);
+      });
+      stream.on('end', () => {
+        if (partial) keep([partial]);
+        partial = '';
       });
     }
     this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
-        running.delete(this.child);
-        resolve(code ?? (signal ? 128 : null));
+      // 'exit' can come before the last output has been read; 'close' comes after it. A grandchild
+      // still holding the pipes would delay 'close' indefinitely, hence the cap.
+      let code: number | null = null;
+      const done = () => {
+        clearTimeout(cap);
+        resolve(code);
         this.waiters.forEach((wake) => wake());
+      };
+      let cap: NodeJS.Timeout | undefined;
+      this.child.on('exit', (exitCode, signal) => {
+        running.delete(this.child);
+        code = exitCode ?? (signal ? 128 : null);
+        cap = setTimeout(done, 1000);
       });
+      this.child.on('close', done);
     });
   }
 
