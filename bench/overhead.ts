@@ -12,8 +12,8 @@ import { requireWrk, wrk } from './lib/wrk';
 const QUICK = process.env.BENCH_QUICK === '1';
 // Many short turns rather than a few long ones: other load on a shared machine comes and goes over
 // seconds, and each HA turn is compared with the plain turn just before it. On the 2-core machine
-// these ran on, single HA/plain turn ratios spread from 0.5 to 1.5; only the median of a dozen or
-// more pairs moved by less than the 5% the target is about.
+// these ran on, single HA/plain turn ratios spread from 0.5 to 1.5, and even the median of 12-16
+// pairs moved by several points between runs.
 const WRK_SECONDS = 1;
 const WRK_ROUNDS = QUICK ? 3 : 12;
 const CONNECTIONS = 16;
