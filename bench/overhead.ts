@@ -4,9 +4,9 @@
 import { MosquittoServer } from '../test/harness/mosquitto';
 import { NodeRed } from '../test/harness/node-red';
 import { RedisServer } from '../test/harness/redis';
-import { BenchSection, machine } from './lib/report';
 import { profile, profileFile, profilerEnv, selfShare } from './lib/cpu-profile';
 import { BUSY_FLOW } from './lib/flows';
+import { BenchSection, machine } from './lib/report';
 import { closeAll, count, cpuMs, EDITOR_OFF, ensureTemplate, loadAverage, median, runAlone, startPlainNodeRed } from './lib/setup';
 import { requireWrk, wrk } from './lib/wrk';
 
@@ -88,7 +88,7 @@ export async function overheadBench(): Promise<BenchSection[]> {
     }
     for (let round = 0; round < WRK_ROUNDS; round++) for (const t of targets) t.wrk.push(await load(t, WRK_SECONDS));
     for (let round = 0; round < BURST_ROUNDS; round++) for (const t of targets) t.burst.push(await burst(t, BURST));
-    // Shipping has up to 50 ms to catch up after the last burst.
+    // The last burst's entries are written within about 50 ms; read the counters after that.
     await new Promise((resolve) => setTimeout(resolve, 500));
     const after = await logCounts(ha);
     // After the timed turns, so the profiler's own cost stays out of them.

@@ -1,8 +1,9 @@
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type Redis from 'ioredis';
 import type { NodeRed } from '../harness/node-red';
 import { templateDir } from '../harness/package';
 import { pollUntil } from '../harness/poll';
@@ -279,92 +280,82 @@ describe('combined logs of 3 replicas through Redis', () => {
   });
 });
 
-describe('LogShipper against a real Redis that stalls', () => {
+describe('LogShipper against a real Redis that stalls or refuses', () => {
+  let redis: RedisServer;
+  let client: Redis;
+  let admin: Redis;
+  let shipper: LogShipper | undefined;
+  before(async () => {
+    redis = await RedisServer.start();
+    client = connectRedis(redis.url, 'shipper-test');
+    admin = connectRedis(redis.url, 'shipper-test-admin');
+    await Promise.all([redisReady(client), redisReady(admin)]);
+  });
+  afterEach(async () => {
+    await shipper?.close();
+    shipper = undefined;
+  });
+  after(async () => {
+    client?.disconnect();
+    admin?.disconnect();
+    await redis?.close();
+  });
+
+  /** Each test writes its own stream. */
+  const stream = (name: string) => `logs:${name}`;
+  const storedMessages = async (key: string) => (await admin.xrange(key, '-', '+')).map(([, fields]) => JSON.parse(fields[1]).msg as string);
+  const entry = (msg: string) => ({ time: Date.now(), level: 'info' as const, replica: 'r1', msg });
+
   test('memory stays bounded, the oldest entries are dropped and counted, the newest arrive when Redis answers again', async () => {
-    const redis = await RedisServer.start();
-    const client = connectRedis(redis.url, 'shipper-test');
-    const admin = connectRedis(redis.url, 'shipper-test-admin');
+    const key = stream('stall');
     let warnings = 0;
-    try {
-      await Promise.all([redisReady(client), redisReady(admin)]);
-      const shipper = new LogShipper(client, { streamKey: 'logs', maxBuffer: 100, onDropping: () => warnings++ });
-      const entry = (n: number) => ({ time: Date.now(), level: 'info' as const, replica: 'r1', msg: `entry ${n}` });
-      for (let n = 0; n < 10; n++) shipper.enqueue(entry(n));
-      await pollUntil('10 entries stored', async () => (await admin.xlen('logs') === 10 ? true : undefined), 5000);
+    shipper = new LogShipper(client, { streamKey: key, maxBuffer: 100, onDropping: () => warnings++ });
+    for (let n = 0; n < 10; n++) shipper.enqueue(entry(`entry ${n}`));
+    await pollUntil('10 entries stored', async () => (await admin.xlen(key) === 10 ? true : undefined), 5000);
 
-      // Writes now hang until the pause ends; the entries logged meanwhile queue.
-      await admin.client('PAUSE', 3000, 'WRITE');
-      for (let n = 10; n < 510; n++) shipper.enqueue(entry(n));
-      assert.equal(shipper.buffered, 100, 'the buffer holds at most maxBuffer entries');
-      assert.equal(shipper.dropped, 400);
-      assert.equal(warnings, 1, 'one warning per outage');
+    // Writes now hang until the pause ends; the entries logged meanwhile queue.
+    await admin.client('PAUSE', 3000, 'WRITE');
+    for (let n = 10; n < 510; n++) shipper.enqueue(entry(`entry ${n}`));
+    assert.equal(shipper.buffered, 100, 'the buffer holds at most maxBuffer entries');
+    assert.equal(shipper.dropped, 400);
+    assert.equal(warnings, 1, 'one warning per outage');
 
-      await admin.client('UNPAUSE');
-      await pollUntil('the kept entries stored', async () => (await admin.xlen('logs') === 110 ? true : undefined), 5000);
-      const stored = (await admin.xrange('logs', '-', '+')).map(([, fields]) => JSON.parse(fields[1]).msg as string);
-      const expected = [...Array.from({ length: 10 }, (_, n) => n), ...Array.from({ length: 100 }, (_, n) => 410 + n)].map((n) => `entry ${n}`);
-      assert.deepEqual(stored, expected, 'the 10 sent before the stall and the newest 100, in order');
-      assert.equal(shipper.shipped, 110);
-      await shipper.close();
-    } finally {
-      client.disconnect();
-      admin.disconnect();
-      await redis.close();
-    }
+    await admin.client('UNPAUSE');
+    await pollUntil('the kept entries stored', async () => (await admin.xlen(key) === 110 ? true : undefined), 5000);
+    const expected = [...Array.from({ length: 10 }, (_, n) => n), ...Array.from({ length: 100 }, (_, n) => 410 + n)].map((n) => `entry ${n}`);
+    assert.deepEqual(await storedMessages(key), expected, 'the 10 sent before the stall and the newest 100, in order');
+    assert.equal(shipper.shipped, 110);
   });
 
   test('the buffer is bounded in bytes too: large entries are dropped oldest first, the newest kept', async () => {
-    const redis = await RedisServer.start();
-    const client = connectRedis(redis.url, 'shipper-test');
-    const admin = connectRedis(redis.url, 'shipper-test-admin');
-    try {
-      await Promise.all([redisReady(client), redisReady(admin)]);
-      await admin.client('PAUSE', 3000, 'WRITE');
-      // 1,000 characters + 200 of overhead each: 12,000 bytes hold 10 entries.
-      const shipper = new LogShipper(client, { streamKey: 'logs', maxBufferBytes: 12_000 });
-      const msg = (n: number) => `entry ${n} `.padEnd(1000, 'x');
-      for (let n = 0; n < 50; n++) shipper.enqueue({ time: Date.now(), level: 'info', replica: 'r1', msg: msg(n) });
-      assert.equal(shipper.buffered, 10);
-      assert.equal(shipper.dropped, 40);
+    const key = stream('bytes');
+    await admin.client('PAUSE', 3000, 'WRITE');
+    // 1,000 characters + 200 of overhead each: 12,000 bytes hold 10 entries.
+    shipper = new LogShipper(client, { streamKey: key, maxBufferBytes: 12_000 });
+    const msg = (n: number) => `entry ${n} `.padEnd(1000, 'x');
+    for (let n = 0; n < 50; n++) shipper.enqueue(entry(msg(n)));
+    assert.equal(shipper.buffered, 10);
+    assert.equal(shipper.dropped, 40);
 
-      await admin.client('UNPAUSE');
-      await pollUntil('the kept entries stored', async () => (shipper.shipped === 10 ? true : undefined), 5000);
-      const stored = (await admin.xrange('logs', '-', '+')).map(([, fields]) => JSON.parse(fields[1]).msg as string);
-      assert.deepEqual(stored, Array.from({ length: 10 }, (_, n) => msg(40 + n)));
-      await shipper.close();
-    } finally {
-      client.disconnect();
-      admin.disconnect();
-      await redis.close();
-    }
+    await admin.client('UNPAUSE');
+    await pollUntil('the kept entries stored', async () => (shipper!.shipped === 10 ? true : undefined), 5000);
+    assert.deepEqual(await storedMessages(key), Array.from({ length: 10 }, (_, n) => msg(40 + n)));
   });
 
   test('a batch Redis refuses is sent again until it is stored: every entry once, in order', async () => {
-    const redis = await RedisServer.start();
-    const client = connectRedis(redis.url, 'shipper-test');
-    const admin = connectRedis(redis.url, 'shipper-test-admin');
-    try {
-      await Promise.all([redisReady(client), redisReady(admin)]);
-      // A key of the wrong type makes every XADD fail while the connection stays up.
-      await admin.set('logs', 'not a stream');
-      // The retry comes after a second, so the check below sees the batch back in the queue.
-      const shipper = new LogShipper(client, { streamKey: 'logs', retryMs: 1000 });
-      const msg = (n: number) => `entry ${n}`;
-      for (let n = 0; n < 100; n++) shipper.enqueue({ time: Date.now(), level: 'info', replica: 'r1', msg: msg(n) });
-      await new Promise((resolve) => setTimeout(resolve, 400));
-      assert.equal(shipper.shipped, 0);
-      assert.equal(shipper.buffered, 100, 'the refused batch waits to be sent again');
+    const key = stream('refused');
+    // A key of the wrong type makes every XADD fail while the connection stays up.
+    await admin.set(key, 'not a stream');
+    // The retry comes after a second, so the check below sees the batch back in the queue.
+    shipper = new LogShipper(client, { streamKey: key, retryMs: 1000 });
+    for (let n = 0; n < 100; n++) shipper.enqueue(entry(`entry ${n}`));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(shipper.shipped, 0);
+    assert.equal(shipper.buffered, 100, 'the refused batch waits to be sent again');
 
-      await admin.del('logs');
-      await pollUntil('all 100 stored', async () => (shipper.shipped === 100 ? true : undefined), 5000);
-      const stored = (await admin.xrange('logs', '-', '+')).map(([, fields]) => JSON.parse(fields[1]).msg as string);
-      assert.deepEqual(stored, Array.from({ length: 100 }, (_, n) => msg(n)), 'each entry once, in order');
-      assert.equal(shipper.dropped, 0);
-      await shipper.close();
-    } finally {
-      client.disconnect();
-      admin.disconnect();
-      await redis.close();
-    }
+    await admin.del(key);
+    await pollUntil('all 100 stored', async () => (shipper!.shipped === 100 ? true : undefined), 5000);
+    assert.deepEqual(await storedMessages(key), Array.from({ length: 100 }, (_, n) => `entry ${n}`), 'each entry once, in order');
+    assert.equal(shipper.dropped, 0);
   });
 });
