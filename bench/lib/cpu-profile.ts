@@ -10,7 +10,7 @@ const PRELOAD = path.join(__dirname, 'profile-preload.js');
 
 /** Environment for NodeRed.start that lets `profile` record this process; `file` receives the profile. */
 export function profilerEnv(file: string): Record<string, string> {
-  return { NODE_OPTIONS: `--require ${PRELOAD}`, NRHA_BENCH_PROFILE: file };
+  return { NODE_OPTIONS: `--require ${JSON.stringify(PRELOAD)}`, NRHA_BENCH_PROFILE: file };
 }
 
 /** A fresh file name for profilerEnv; `profile` removes the file once read. */

@@ -40,12 +40,12 @@ export class Proc {
       // 'exit' can come before the last output has been read; 'close' comes after it. A grandchild
       // still holding the pipes would delay 'close' indefinitely, hence the cap.
       let code: number | null = null;
+      let cap: NodeJS.Timeout | undefined;
       const done = () => {
         clearTimeout(cap);
         resolve(code);
         this.waiters.forEach((wake) => wake());
       };
-      let cap: NodeJS.Timeout | undefined;
       this.child.on('exit', (exitCode, signal) => {
         running.delete(this.child);
         code = exitCode ?? (signal ? 128 : null);
