@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import mqtt, { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import { NO_MATCHING_SUBSCRIBERS, OutboundOptions, OutboundQueue, SendOptions } from './outbound';
+import { onNextTurn } from './next-turn';
 import { filterMatches } from './topics';
 import { redactUrl } from '../config';
 import { linkMetrics } from './metrics';
@@ -108,7 +109,6 @@ export class LinkConnection extends EventEmitter {
   /** Received (and acknowledged, within the inbound window), not yet handed to the flow. */
   private inbox: IPublishPacket[] = [];
   private inboxHead = 0;
-  private deliveryScheduled = false;
   /** Messages handed to the flow per turn, adapted to how long the flow takes. */
   private perTurn = 16;
   /** When the previous delivery turn ran, while the inbox stays non-empty. */
@@ -338,33 +338,28 @@ export class LinkConnection extends EventEmitter {
    * excess waits here instead, within the inbound window. How many fit in a turn depends on the
    * flow: the count halves when a turn ran long and grows by one when it was short.
    */
-  private scheduleDelivery(): void {
-    if (this.deliveryScheduled) return;
-    this.deliveryScheduled = true;
-    setImmediate(() => {
-      this.deliveryScheduled = false;
-      const now = performance.now();
-      if (this.deliveringSince !== undefined) {
-        const turn = now - this.deliveringSince;
-        if (turn > TURN_BUDGET_MS) this.perTurn = Math.max(1, this.perTurn >> 1);
-        else if (turn < TURN_BUDGET_MS / 2) this.perTurn = Math.min(MAX_DELIVERIES_PER_TURN, this.perTurn + 1);
-      }
-      for (let i = 0; i < this.perTurn && this.inboxHead < this.inbox.length; i++) this.deliver(this.inbox[this.inboxHead++]);
-      if (this.inboxHead >= this.inbox.length) {
-        this.inbox = [];
-        this.inboxHead = 0;
-        this.deliveringSince = undefined;
-        return;
-      }
-      if (this.inboxHead > 1024) {
-        this.inbox = this.inbox.slice(this.inboxHead);
-        this.inboxHead = 0;
-      }
-      // The next callback runs one turn later: the time between the two is that turn.
-      this.deliveringSince = now;
-      this.scheduleDelivery();
-    });
-  }
+  private readonly scheduleDelivery = onNextTurn(() => {
+    const now = performance.now();
+    if (this.deliveringSince !== undefined) {
+      const turn = now - this.deliveringSince;
+      if (turn > TURN_BUDGET_MS) this.perTurn = Math.max(1, this.perTurn >> 1);
+      else if (turn < TURN_BUDGET_MS / 2) this.perTurn = Math.min(MAX_DELIVERIES_PER_TURN, this.perTurn + 1);
+    }
+    for (let i = 0; i < this.perTurn && this.inboxHead < this.inbox.length; i++) this.deliver(this.inbox[this.inboxHead++]);
+    if (this.inboxHead >= this.inbox.length) {
+      this.inbox = [];
+      this.inboxHead = 0;
+      this.deliveringSince = undefined;
+      return;
+    }
+    if (this.inboxHead > 1024) {
+      this.inbox = this.inbox.slice(this.inboxHead);
+      this.inboxHead = 0;
+    }
+    // The next run comes one turn later: the time between the two is that turn.
+    this.deliveringSince = now;
+    this.scheduleDelivery();
+  });
 
   private deliver(packet: IPublishPacket): void {
     const finish = () => {

@@ -16,6 +16,7 @@
  */
 import { ReasonCodes } from 'mqtt';
 import { LinkClosedError, LinkDeadlineError, LinkNoSubscribersError, LinkPublishRefusedError, LinkQueueFullError } from './errors';
+import { onNextTurn } from './next-turn';
 
 export interface OutboundOptions {
   /**
@@ -116,7 +117,6 @@ export class OutboundQueue {
   private pausedUntil = 0;
   private refusalsInARow = 0;
   private pumpTimer?: NodeJS.Timeout;
-  private pumpScheduled = false;
   private sweepTimer?: NodeJS.Timeout;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
@@ -311,14 +311,7 @@ export class OutboundQueue {
    * Acknowledgements arrive one packet at a time; refilling the window once per turn of the event
    * loop lets the publishes they free go out in one socket write instead of one write each.
    */
-  private pumpSoon(): void {
-    if (this.pumpScheduled) return;
-    this.pumpScheduled = true;
-    setImmediate(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
-  }
+  private readonly pumpSoon = onNextTurn(() => this.pump());
 
   private settle(item: Item, err?: Error): void {
     if (item.settled) return;
